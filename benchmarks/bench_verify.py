@@ -1,0 +1,37 @@
+"""Verification throughput: seed bundles verified in a loop, on one core.
+
+Run: python benchmarks/bench_verify.py [--seconds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from pith_bib import verify_document
+
+SEEDS = Path(__file__).resolve().parents[1] / "tests" / "data" / "seeds"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    docs = [p.read_bytes() for p in sorted(SEEDS.iterdir())]
+    bundles = [d for d in docs if b'"bundle_type"' in d]
+    states = [d for d in docs if b'"state_type"' in d]
+    for label, group in (("bundles", bundles), ("states", states)):
+        assert all(verify_document(d).reasons == [] for d in group)
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < args.seconds:
+            for data in group:
+                verify_document(data)
+            count += len(group)
+        elapsed = time.perf_counter() - start
+        print(f"{label}: {count / elapsed:,.0f} documents/s on one core "
+              f"({elapsed / count * 1e6:.0f} µs each)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Shared helpers for the test suite: seed documents and signed fixtures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from nacl.signing import SigningKey
+
+from pith_bib.publish import build_bundle, document_bytes
+
+DATA = Path(__file__).parent / "data"
+SEEDS = DATA / "seeds"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+CORPORA = SHARED / "corpora"
+
+SEED_FACTS = {
+    "000_1d2cb73b9774673c.txt": ("state", "pith:2018:CTRGCVKP3IF5BR5WQP2SFIZL4G", "1811.00143", 2),
+    "001_702a4949302f7c0a.txt": ("bundle", "pith:2018:DM6GBYSNJHDMWLODXZBVEPYJHJ", "1802.04924", 2),
+    "002_4713260b799be0b3.txt": ("bundle", "pith:2018:AH5S4WE2T4KISLKPOBTLFWQMX3", "1811.06992", 2),
+    "003_86e2392fa49a3543.txt": ("state", "pith:2017:2P5HMBOTO5J3LWMANSCSLZPRUZ", "1708.02188", 1),
+    "004_4af43fd21d9dca6c.txt": ("state", "pith:2018:545VV5TWOWRWQ3PEMEMSEYRLMS", "1806.03377", 1),
+}
+BUNDLE_SEEDS = [n for n, f in SEED_FACTS.items() if f[0] == "bundle"]
+STATE_SEEDS = [n for n, f in SEED_FACTS.items() if f[0] == "state"]
+
+
+def seed_bytes(name: str) -> bytes:
+    return (SEEDS / name).read_bytes()
+
+
+def seed_json(name: str) -> dict[str, Any]:
+    return json.loads(seed_bytes(name))
+
+
+def fixed_key(seed_byte: int) -> SigningKey:
+    """A deterministic test key, so fixtures are reproducible between runs."""
+    return SigningKey(bytes([seed_byte]) * 32)
+
+
+def make_bundle_bytes(arxiv_id: str, version: int = 1, title: str | None = None,
+                      key: SigningKey | None = None, key_id: str = "test-key",
+                      submitted_at: str = "2021-03-04T05:06:07Z") -> bytes:
+    key = key or fixed_key(7)
+    doc = build_bundle(arxiv_id, version, title or f"Test paper {arxiv_id}", submitted_at,
+                       key, key_id)
+    return document_bytes(doc)
+
+
+def corpus_files() -> list[Path]:
+    if not CORPORA.is_dir():
+        return []
+    return sorted(p for p in CORPORA.rglob("*")
+                  if p.is_file() and p.suffix in (".bib", ".bibtex"))
