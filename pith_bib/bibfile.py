@@ -1,0 +1,601 @@
+"""A BibTeX reader that remembers where every byte came from, and an editor that splices.
+
+Tools that parse a .bib file into a model and write the model back lose what
+the model does not hold: comments, ``@string`` macros, field order, brace
+style, line endings. This module never rebuilds a file. It records the exact
+span of every block and field, and an edit inserts or replaces text at those
+spans; every other character of the decoded text is written back untouched,
+in the encoding it was read in.
+
+Scanning follows BibTeX's own rules (``@comment`` skips only its own name,
+text between entries is ignored, ``{...}``/``"..."`` values with balanced
+braces, ``#`` concatenation, macros), so the entries found are the ones
+BibTeX and pybtex find. A malformed entry becomes a problem with a line
+number; its bytes are kept as they are and the scan resumes at the next line
+that starts an entry.
+"""
+
+from __future__ import annotations
+
+import bisect
+import gc
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .errors import BibDecodeError, BibEditError
+
+# Possessive quantifiers (3.11+) keep failed matches linear; on 3.10 a
+# single-character repeat gives the same guarantee, a little slower.
+_P = "+" if sys.version_info >= (3, 11) else ""
+_RUN = r"[^{}]" + ("++" if _P else "")
+_QRUN = r'[^"{}]' + ("++" if _P else "")
+
+
+def _nested_braces(depth: int) -> str:
+    inner = r"\{[^{}]*" + _P + r"\}"
+    for _ in range(depth - 1):
+        inner = r"\{(?:" + _RUN + "|" + inner + r")*" + _P + r"\}"
+    return inner
+
+
+_BRACED = _nested_braces(5)
+_QUOTED = r'"(?:' + _QRUN + "|" + _BRACED + r')*' + _P + '"'
+_BARE = r'[^\s,#={}()"%]+' + _P
+_PART = rf"(?:{_BRACED}|{_QUOTED}|{_BARE})"
+_VALUE = rf"{_PART}(?:\s*{_P}#\s*{_P}{_PART})*{_P}"
+_NAME = r'[^\s=,{}()"#%]+' + _P
+
+_FIELD_RE = re.compile(rf"(\s*{_P})({_NAME})(\s*{_P}=\s*{_P})({_VALUE})\s*{_P}")
+_WS_RE = re.compile(r"\s*" + _P)
+_COMMENT_LINES_RE = re.compile(r"(?:\s*%[^\n\r]*)+\s*")
+_AT_RE = re.compile(r"@")
+_HEAD_RE = re.compile(r"@\s*([A-Za-z][\w\-:.+]*)\s*([{(])")
+_COMMAND_RE = re.compile(r"@\s*([A-Za-z][\w\-:.+]*)")
+_KEY_RE = re.compile(r'\s*([^\s,{}()"=#%]*)\s*')
+_RECOVERY_RE = re.compile(r"(?<![^\n\r])[ \t]*@[ \t]*[A-Za-z][\w\-:.+]*[ \t]*[{(]")
+_BRACE_RE = re.compile(r"[{}]")
+_QUOTE_OR_BRACE_RE = re.compile(r'["{}]')
+_NEWLINE_RE = re.compile(r"\r\n|\r|\n")
+
+MONTH_MACROS = {
+    "jan": "January", "feb": "February", "mar": "March", "apr": "April", "may": "May",
+    "jun": "June", "jul": "July", "aug": "August", "sep": "September", "oct": "October",
+    "nov": "November", "dec": "December",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something in the file that stops it from being edited safely."""
+
+    line: int
+    message: str
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class Block:
+    """A span of the decoded text: entry, string, preamble, comment, text or bad."""
+
+    kind: str
+    start: int
+    end: int
+
+
+class Field:
+    """One ``name = value`` of an entry, with spans into the decoded text."""
+
+    __slots__ = ("name", "name_start", "raw", "value_end", "value_start")
+
+    def __init__(self, name: str, name_start: int, value_start: int, value_end: int,
+                 raw: str) -> None:
+        self.name = name
+        self.name_start = name_start
+        self.value_start = value_start
+        self.value_end = value_end
+        self.raw = raw
+
+    def __repr__(self) -> str:
+        return f"Field({self.name!r}, {self.raw!r})"
+
+
+class Entry:
+    """One ``@type{key, ...}`` entry. ``fields`` maps names as written to raw values."""
+
+    def __init__(self, bib: BibFile, type_: str, key: str, line: int, start: int, end: int,
+                 open_delim: str, key_end: int, key_comma: int | None,
+                 fields: list[Field], trailing_comma: int | None) -> None:
+        self._bib = bib
+        self.type = type_
+        self.key = key
+        self.line = line
+        self.start = start
+        self.end = end
+        self.open_delim = open_delim
+        self.key_end = key_end
+        self.key_comma = key_comma
+        self.field_list = fields
+        self.trailing_comma = trailing_comma
+
+    @property
+    def fields(self) -> dict[str, str]:
+        mapping: dict[str, str] = {}
+        for f in self.field_list:
+            mapping.setdefault(f.name, f.raw)
+        return mapping
+
+    def find(self, name: str) -> Field | None:
+        wanted = name.lower()
+        for f in self.field_list:
+            if f.name.lower() == wanted:
+                return f
+        return None
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The field's value with delimiters removed and macros expanded."""
+        found = self.find(name)
+        if found is None:
+            return default
+        return value_text(found.raw, self._bib.macros)
+
+    def __repr__(self) -> str:
+        return f"Entry(@{self.type}{{{self.key}}} line {self.line})"
+
+
+def _split_parts(raw: str) -> Iterator[str]:
+    """The ``#``-separated parts of a raw value (``#`` inside delimiters is text)."""
+    depth, quoted, start = 0, False, 0
+    for i, ch in enumerate(raw):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == '"' and depth == 0:
+            quoted = not quoted
+        elif ch == "#" and depth == 0 and not quoted:
+            yield raw[start:i].strip()
+            start = i + 1
+    yield raw[start:].strip()
+
+
+def value_text(raw: str, macros: dict[str, str] | None = None) -> str:
+    """A raw value as BibTeX reads it: delimiters dropped, macros expanded, parts joined."""
+    if raw[:1] == "{" and raw[-1:] == "}" and "#" not in raw:
+        return raw[1:-1]
+    out = []
+    for part in _split_parts(raw):
+        if part[:1] in ('{', '"') and len(part) >= 2:
+            out.append(part[1:-1])
+        elif part.isdigit():
+            out.append(part)
+        else:
+            name = part.lower()
+            if macros is not None and name in macros:
+                out.append(macros[name])
+            else:
+                out.append(MONTH_MACROS.get(name, part))
+    return "".join(out)
+
+
+@dataclass
+class _Insert:
+    entry: Entry
+    name: str
+    value: str
+    position: int
+
+
+def _detect_newline(text: str) -> tuple[str, bool]:
+    crlf = text.count("\r\n")
+    cr = text.count("\r") - crlf
+    lf = text.count("\n") - crlf
+    kinds = {"\r\n": crlf, "\r": cr, "\n": lf}
+    present = [k for k, v in kinds.items() if v]
+    if not present:
+        return "\n", False
+    return max(present, key=lambda k: kinds[k]), len(present) > 1
+
+
+_JABREF_ENCODING_RE = re.compile(rb"%\s*Encoding:\s*([A-Za-z0-9_\-]+)")
+
+
+def decode_bib(data: bytes, path: str | None = None) -> tuple[str, str, bytes]:
+    """(text, codec, bom): the one decoding under which the bytes round-trip exactly."""
+    boms = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+    for bom, codec in boms:
+        if data.startswith(bom):
+            body = data[len(bom):]
+            try:
+                text = body.decode(codec)
+            except UnicodeDecodeError as exc:
+                raise BibDecodeError(
+                    f"starts with a {codec} byte-order mark but is not {codec} "
+                    f"(byte {exc.start + len(bom)})", path) from None
+            return text, codec, bom
+    try:
+        return data.decode("utf-8"), "utf-8", b""
+    except UnicodeDecodeError:
+        pass
+    candidates = []
+    declared = _JABREF_ENCODING_RE.search(data[:4096])
+    if declared:
+        candidates.append(declared.group(1).decode("ascii"))
+    candidates += ["cp1252", "latin-1"]
+    for codec in candidates:
+        try:
+            text = data.decode(codec)
+            if text.encode(codec) == data:
+                return text, codec, b""
+        except (UnicodeError, LookupError):
+            continue
+    raise BibDecodeError("cannot be decoded as UTF-8, UTF-16 or an 8-bit encoding", path)
+
+
+class _Malformed(Exception):
+    def __init__(self, position: int, message: str) -> None:
+        super().__init__(message)
+        self.position = position
+        self.message = message
+
+
+class BibFile:
+    """A parsed .bib file: its blocks, entries, problems, and pending edits."""
+
+    def __init__(self, text: str, encoding: str, bom: bytes, path: str | None) -> None:
+        self.text = text
+        self.encoding = encoding
+        self.bom = bom
+        self.path = path
+        self.newline, self.mixed_newlines = _detect_newline(text)
+        self.entries: list[Entry] = []
+        self.blocks: list[Block] = []
+        self.problems: list[Problem] = []
+        self.macros: dict[str, str] = {}
+        self._replacements: dict[int, tuple[int, str]] = {}
+        self._inserts: dict[tuple[int, str], _Insert] = {}
+        self._line_starts: list[int] | None = None
+        self._has_cr = "\r" in text
+        self._recovery = [m.start() for m in _RECOVERY_RE.finditer(text)]
+
+    # -- positions -----------------------------------------------------------------
+    def line_of(self, position: int) -> int:
+        if self._line_starts is None:
+            self._line_starts = [0, *(m.end() for m in _NEWLINE_RE.finditer(self.text))]
+        return bisect.bisect_right(self._line_starts, position)
+
+    def _next_recovery(self, after: int) -> int:
+        i = bisect.bisect_right(self._recovery, after)
+        return self._recovery[i] if i < len(self._recovery) else len(self.text)
+
+    # -- scanning ------------------------------------------------------------------
+    def _scan(self) -> None:
+        text, pos, size = self.text, 0, len(self.text)
+        while pos < size:
+            at = text.find("@", pos)
+            if at < 0:
+                self.blocks.append(Block("text", pos, size))
+                break
+            if at > pos:
+                self.blocks.append(Block("text", pos, at))
+            line_start = text.rfind("\n", 0, at) + 1
+            if self._has_cr:  # only search for '\r' where one exists: rfind scans it all
+                line_start = max(line_start, text.rfind("\r", 0, at) + 1)
+            if text[line_start:at].lstrip(" \t").startswith("%"):
+                # A commented-out line (biber, JabRef and bibtex-tidy read '%' lines
+                # outside entries as comments; users comment entries out this way).
+                eol = _NEWLINE_RE.search(text, at)
+                end = eol.start() if eol else size
+                self.blocks.append(Block("text", at, end))
+                pos = end
+                continue
+            pos = self._scan_command(at)
+
+    def _scan_command(self, at: int) -> int:
+        text = self.text
+        command = _COMMAND_RE.match(text, at)
+        if command is None:  # a lone '@' in free text: BibTeX ignores it
+            self.blocks.append(Block("text", at, at + 1))
+            return at + 1
+        kind = command.group(1).lower()
+        if kind == "comment":
+            self.blocks.append(Block("comment", at, command.end()))
+            return command.end()
+        head = _HEAD_RE.match(text, at)
+        if head is None:
+            self.blocks.append(Block("text", at, command.end()))
+            return command.end()
+        closer = "}" if head.group(2) == "{" else ")"
+        try:
+            if kind == "string":
+                end = self._scan_string(head.end(), closer)
+                self.blocks.append(Block("string", at, end))
+            elif kind == "preamble":
+                end = self._scan_preamble(head.end(), closer)
+                self.blocks.append(Block("preamble", at, end))
+            else:
+                entry = self._scan_entry(at, head, closer)
+                end = entry.end
+                self.entries.append(entry)
+                self.blocks.append(Block("entry", at, end))
+        except _Malformed as bad:
+            resume = self._next_recovery(at)
+            if resume <= at:
+                resume = len(text)
+            key = None
+            if kind not in ("string", "preamble"):
+                key_match = _KEY_RE.match(text, head.end())
+                key = key_match.group(1) if key_match and key_match.group(1) else None
+            label = f"@{head.group(1)}" + (f"{{{key}" if key else "")
+            self.problems.append(Problem(
+                self.line_of(at), f"malformed {label}: {bad.message}; its text is kept as it is",
+                key,
+            ))
+            self.blocks.append(Block("bad", at, resume))
+            return resume
+        return end
+
+    def _check_no_entry_swallowed(self, start: int, end: int) -> None:
+        nxt = self._next_recovery(start)
+        if nxt < end:
+            raise _Malformed(
+                nxt, "unbalanced braces or a missing closing delimiter: it runs into "
+                f"the entry on line {self.line_of(nxt)}"
+            )
+
+    def _value_end(self, pos: int) -> int:
+        """End of a value starting at ``pos``, for values too deep for the regex."""
+        text = self.text
+        end = pos
+        while True:
+            ch = text[end:end + 1]
+            if ch == "{":
+                end = self._balanced(end, "{")
+            elif ch == '"':
+                end = self._balanced(end, '"')
+            else:
+                bare = re.compile(_BARE).match(text, end)
+                if bare is None:
+                    raise _Malformed(end, "expected a value")
+                end = bare.end()
+            more = re.compile(r"\s*#\s*").match(text, end)
+            if more is None:
+                return end
+            end = more.end()
+
+    def _balanced(self, pos: int, opener: str) -> int:
+        pattern = _BRACE_RE if opener == "{" else _QUOTE_OR_BRACE_RE
+        depth = 0
+        for match in pattern.finditer(self.text, pos + 1):
+            ch = match.group()
+            if ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+                if depth < 0:
+                    if opener == "{":
+                        return match.end()
+                    raise _Malformed(match.start(), "unbalanced '}' in a quoted value")
+            elif depth == 0:  # closing quote
+                return match.end()
+        raise _Malformed(pos, "unbalanced braces: the value is never closed")
+
+    def _field_at(self, pos: int) -> re.Match[str] | tuple[int, int, int, int] | None:
+        match = _FIELD_RE.match(self.text, pos)
+        if match is not None:
+            return match
+        name = re.compile(rf"\s*({_NAME})\s*=\s*").match(self.text, pos)
+        if name is None:
+            return None
+        value_end = self._value_end(name.end())
+        return name.start(1), name.end(1), name.end(), value_end
+
+    def _scan_fields(self, pos: int, closer: str) -> tuple[list[Field], int | None, int]:
+        """Fields from ``pos`` to the closer; returns (fields, trailing comma, end)."""
+        text = self.text
+        limit = self._next_recovery(pos)
+        fields: list[Field] = []
+        trailing_comma: int | None = None
+        field_re = _FIELD_RE
+        while True:
+            found: re.Match[str] | tuple[int, int, int, int] | None = field_re.match(text, pos)
+            if found is None:
+                ws = _WS_RE.match(text, pos).end()
+                if text.startswith("%", ws):
+                    ws = _COMMENT_LINES_RE.match(text, pos).end()
+                if text.startswith(closer, ws):
+                    return fields, trailing_comma, ws + 1
+                found = self._field_at(ws)
+            if found is None:
+                if ws >= len(text):
+                    raise _Malformed(ws, f"missing closing '{closer}'")
+                snippet = text[ws:ws + 20].split("\n")[0]
+                raise _Malformed(ws, f"expected a field or '{closer}' on line "
+                                     f"{self.line_of(ws)}, found {snippet!r}")
+            if isinstance(found, re.Match):
+                name_start, name_end = found.start(2), found.end(2)
+                value_start, value_end = found.start(4), found.end(4)
+                after = found.end()
+            else:
+                name_start, name_end, value_start, value_end = found
+                after = _WS_RE.match(text, value_end).end()
+            if value_end > limit:
+                raise _Malformed(limit, (
+                    f"unbalanced braces or quotes in field {text[name_start:name_end]!r} "
+                    f"(line {self.line_of(name_start)}): its value runs into the entry on "
+                    f"line {self.line_of(limit)}"))
+            fields.append(Field(text[name_start:name_end], name_start, value_start, value_end,
+                                text[value_start:value_end]))
+            trailing_comma = None
+            if text.startswith(",", after):
+                trailing_comma = after
+                pos = after + 1
+            elif text.startswith(closer, after):
+                return fields, None, after + 1
+            elif after >= limit:
+                raise _Malformed(limit, (
+                    f"unbalanced braces or quotes in field {text[name_start:name_end]!r} "
+                    f"(line {self.line_of(name_start)}): its value swallows the end of the "
+                    "entry"))
+            else:
+                snippet = text[after:after + 20].split("\n")[0]
+                raise _Malformed(after, f"expected ',' or '{closer}' after field "
+                                        f"{text[name_start:name_end]!r} on line "
+                                        f"{self.line_of(after)}, found {snippet!r}")
+
+    def _scan_entry(self, at: int, head: re.Match[str], closer: str) -> Entry:
+        text = self.text
+        key_match = _KEY_RE.match(text, head.end())
+        key = key_match.group(1)
+        pos = key_match.end()
+        if not key:
+            raise _Malformed(pos, "the entry has no key")
+        key_comma: int | None = None
+        if text.startswith(",", pos):
+            key_comma = pos
+            fields, trailing, end = self._scan_fields(pos + 1, closer)
+        elif text.startswith(closer, pos):
+            fields, trailing, end = [], None, pos + 1
+        else:
+            raise _Malformed(pos, f"expected ',' after the key {key!r}")
+        self._check_no_entry_swallowed(at, end)
+        return Entry(self, head.group(1), key, self.line_of(at), at, end, head.group(2),
+                     key_match.end(1), key_comma, fields, trailing)
+
+    def _scan_string(self, pos: int, closer: str) -> int:
+        fields, _, end = self._scan_fields(pos, closer)
+        if len(fields) != 1:
+            raise _Malformed(pos, "@string must define exactly one macro")
+        self._check_no_entry_swallowed(pos, end)
+        macro = fields[0]
+        self.macros[macro.name.lower()] = value_text(macro.raw, self.macros)
+        return end
+
+    def _scan_preamble(self, pos: int, closer: str) -> int:
+        start = _WS_RE.match(self.text, pos).end()
+        end = self._value_end(start)
+        end = _WS_RE.match(self.text, end).end()
+        if not self.text.startswith(closer, end):
+            raise _Malformed(end, f"expected '{closer}' to close @preamble")
+        self._check_no_entry_swallowed(pos, end + 1)
+        return end + 1
+
+    # -- editing -------------------------------------------------------------------
+    def entry_newline(self, entry: Entry) -> str:
+        match = _NEWLINE_RE.search(self.text, entry.start, entry.end)
+        return match.group() if match else self.newline
+
+    def _style(self, entry: Entry) -> tuple[str, int | None, str, str, str]:
+        """How the entry writes its fields: (separator, '=' column if aligned, space
+        before '=', '=' and what follows it, delimiters) — copied from the entry itself."""
+        text, fields = self.text, entry.field_list
+        if not fields:
+            return self.entry_newline(entry) + "  ", None, " ", "= ", "{}"
+        last = fields[-1]
+        if len(fields) > 1:
+            gap_from = text.rfind(",", fields[-2].value_end, last.name_start) + 1
+        else:
+            gap_from = entry.key_comma + 1  # type: ignore[operator]
+        separator = text[gap_from:last.name_start]
+        if "%" in separator:  # comment lines between fields: keep only the indentation
+            separator = self.entry_newline(entry) + _NEWLINE_RE.split(separator)[-1]
+        before_eq, _, after_eq = text[last.name_start + len(last.name):last.value_start] \
+            .partition("=")
+        column = None
+        # Aligned '=' signs (JabRef, bibtool): remember the column to pad names to.
+        multiline = "\n" in separator or "\r" in separator
+        if multiline and len(fields) > 1:
+            widths = {text.find("=", f.name_start, f.value_start) - f.name_start for f in fields}
+            if len(widths) == 1 and len({len(f.name) for f in fields}) > 1:
+                column = widths.pop()
+        opener = next((f.raw[0] for f in reversed(fields) if f.raw[:1] in '{"'), "{")
+        return separator, column, before_eq, "=" + after_eq, "{}" if opener == "{" else '""'
+
+    def set_field(self, entry: Entry, name: str, value: str) -> None:
+        """Give ``entry`` a field ``name = value``: replace its value or insert it last."""
+        if "{" in value or "}" in value or "\\" in value:
+            raise BibEditError(f"refusing to write {value!r}: braces and backslashes are not "
+                               "allowed in values pith-bib writes", self.path, entry.line)
+        existing = entry.find(name)
+        if existing is not None:
+            opener = existing.raw[:1]
+            new_raw = f'"{value}"' if opener == '"' else "{" + value + "}"
+            self._replacements[existing.value_start] = (existing.value_end, new_raw)
+            return
+        pending = self._inserts.get((entry.start, name.lower()))
+        if pending is not None:
+            pending.value = value
+            return
+        if entry.key_comma is None:  # `@misc{key}`: the new field follows the key
+            position = entry.key_end
+        elif entry.field_list:
+            last = entry.field_list[-1]
+            position = (entry.trailing_comma + 1) if entry.trailing_comma is not None \
+                else last.value_end
+        else:
+            position = entry.key_comma + 1
+        self._inserts[(entry.start, name.lower())] = _Insert(entry, name, value, position)
+
+    def _insert_text(self, pending: _Insert, style: tuple[str, int | None, str, str, str]
+                     ) -> str:
+        entry = pending.entry
+        separator, column, before_eq, eq, delims = style
+        name = pending.name
+        if column is not None:
+            name, before_eq = (name.ljust(column), "") if column > len(name) else (name, " ")
+        assignment = f"{name}{before_eq}{eq}{delims[0]}{pending.value}{delims[1]}"
+        if entry.key_comma is not None and (
+                entry.trailing_comma is not None or not entry.field_list):
+            return f"{separator}{assignment},"
+        return f",{separator}{assignment}"
+
+    def to_bytes(self) -> bytes:
+        """The file with pending edits applied, in its own encoding."""
+        pieces: list[tuple[int, int, str]] = [
+            (start, end, new) for start, (end, new) in self._replacements.items()
+        ]
+        styles: dict[int, tuple[str, int | None, str, str, str]] = {}
+        for pending in self._inserts.values():
+            style = styles.get(pending.entry.start)
+            if style is None:
+                style = styles[pending.entry.start] = self._style(pending.entry)
+            pieces.append((pending.position, pending.position,
+                           self._insert_text(pending, style)))
+        pieces.sort(key=lambda p: (p[0], p[1]))
+        out: list[str] = []
+        cursor = 0
+        for start, end, new in pieces:
+            out.append(self.text[cursor:start])
+            out.append(new)
+            cursor = max(cursor, end)
+        out.append(self.text[cursor:])
+        text = "".join(out)
+        try:
+            return self.bom + text.encode(self.encoding)
+        except UnicodeEncodeError as exc:
+            raise BibEditError(f"an edit cannot be written in the file's encoding "
+                               f"({self.encoding}): {exc.reason}", self.path) from None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self._replacements or self._inserts)
+
+
+def parse(data: bytes, path: str | None = None) -> BibFile:
+    """Read a .bib file's bytes; malformed entries become ``problems``, never exceptions.
+
+    Only bytes that cannot be decoded at all raise (:class:`BibDecodeError`).
+    """
+    text, codec, bom = decode_bib(data, path)
+    bib = BibFile(text, codec, bom, path)
+    # The scan allocates many small objects and no cycles; pausing the cyclic
+    # collector avoids repeated full passes over them on large files.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        bib._scan()
+    finally:
+        if was_enabled:
+            gc.enable()
+    return bib
