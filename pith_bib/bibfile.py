@@ -22,7 +22,7 @@ import gc
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .errors import BibDecodeError, BibEditError
 

@@ -1,0 +1,55 @@
+"""Compare a .bib title with the signed arXiv title, LaTeX on either side.
+
+The classic wrong-identifier mistake (an eprint copied from the neighbouring
+entry) leaves a perfectly valid id on the wrong paper; the signed title is the
+only thing that can catch it. Titles differ in harmless ways — protective
+braces, case, accents written as ``{\\'e}``, math, punctuation — so both are
+reduced to a comparison key first, and only a clear difference is reported.
+"""
+
+from __future__ import annotations
+
+import codecs
+import difflib
+import re
+import unicodedata
+
+import latexcodec  # noqa: F401  (registers the "ulatex" codec; a pybtex dependency)
+
+_COMMAND_RE = re.compile(r"\\[A-Za-z]+\*?\s*")
+_SYMBOL_RE = re.compile(r"\\[^A-Za-z\s]")
+_NON_WORD_RE = re.compile(r"[\W_]+")
+MATCH_THRESHOLD = 0.8
+
+
+def latex_to_text(text: str) -> str:
+    """Plain Unicode for a LaTeX title: accents decoded, commands and braces dropped."""
+    try:
+        decoded = codecs.decode(text, "ulatex")
+    except (ValueError, TypeError, IndexError, KeyError):
+        decoded = text
+    decoded = _COMMAND_RE.sub(" ", decoded)
+    decoded = _SYMBOL_RE.sub(" ", decoded)
+    decoded = decoded.replace("{", "").replace("}", "").replace("$", "")
+    return " ".join(decoded.split())
+
+
+def title_key(text: str) -> str:
+    """Case-, accent-, brace- and punctuation-free form used for comparison."""
+    plain = unicodedata.normalize("NFKD", latex_to_text(text))
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return " ".join(_NON_WORD_RE.sub(" ", plain.casefold()).split())
+
+
+def title_similarity(a: str, b: str) -> float:
+    key_a, key_b = title_key(a), title_key(b)
+    if key_a == key_b:
+        return 1.0
+    if not key_a or not key_b:
+        return 0.0
+    return difflib.SequenceMatcher(None, key_a, key_b, autojunk=False).ratio()
+
+
+def titles_match(bib_title: str, signed_title: str) -> bool:
+    """False only for a clear mismatch; small wording or markup changes still match."""
+    return title_similarity(bib_title, signed_title) >= MATCH_THRESHOLD
