@@ -78,6 +78,120 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r["status"] != "invalid" for r in results) else EXIT_FINDINGS
 
 
+def add_network_options(parser: argparse.ArgumentParser) -> None:
+    """The options every command that resolves identifiers shares."""
+    parser.add_argument("--mirror", action="append", metavar="URL|DIR",
+                        help="registry, HTTP(S) mirror or local mirror directory; repeatable; "
+                             "replaces the default list (https://pith.science)")
+    parser.add_argument("--offline", action="store_true",
+                        help="use only the lock file, the cache and local mirror directories")
+    parser.add_argument("--cache-dir", metavar="DIR", help="cache location (default: user cache)")
+    _add_trust_option(parser)
+    parser.add_argument("--jobs", type=_positive_int, metavar="N",
+                        help="parallel lookups (default 16)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def settings_from(args: argparse.Namespace, base: Any = None) -> Any:
+    """Settings from config (``base``) with command-line flags on top."""
+    from pathlib import Path
+
+    from .settings import Settings
+
+    settings = base or Settings()
+    if getattr(args, "mirror", None):
+        settings.mirrors = list(args.mirror)
+    if getattr(args, "offline", False):
+        settings.offline = True
+    if getattr(args, "cache_dir", None):
+        settings.cache_dir = Path(args.cache_dir)
+    if getattr(args, "trust_key", None):
+        settings.trust_keys = [*settings.trust_keys, *args.trust_key]
+    if getattr(args, "jobs", None):
+        settings.jobs = args.jobs
+    return settings
+
+
+class Progress:
+    """A progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, label: str, enabled: bool | None = None) -> None:
+        self.label = label
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self._shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < 20:
+            return
+        width = 30
+        filled = width * done // total
+        bar = "#" * filled + "-" * (width - filled)
+        sys.stderr.write(f"\r{self.label} [{bar}] {done}/{total}")
+        sys.stderr.flush()
+        self._shown = True
+        if done == total:
+            self.close()
+
+    def close(self) -> None:
+        if self._shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self._shown = False
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    from .resolver import parse_query
+
+    queries = [parse_query(text) for text in args.identifiers]
+    settings = settings_from(args, _load_config_settings(args))
+    resolver = settings.resolver()
+    progress = Progress("resolving")
+    results = resolver.resolve_many(queries, progress)
+    progress.close()
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
+    else:
+        for result in results:
+            number = result.pith_number or "-"
+            print(f"{result.query.text} → {number}  {result.status}  {result.source or '-'}")
+            for line in (*result.reasons, *result.notes):
+                print(f"    {line}")
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FINDINGS
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from .cache import Cache
+
+    settings = settings_from(args, _load_config_settings(args))
+    cache = Cache(settings.cache_dir)
+    if args.action == "clear":
+        removed = cache.clear()
+        print(f"removed {removed} documents from {cache.root}")
+        return EXIT_OK
+    info = cache.info()
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        print(f"cache: {info['path']} (layout {info['layout']})")
+        print(f"documents: {info['documents']}  records: {info['records']}  "
+              f"size: {info['bytes'] / 1024:.1f} KiB")
+    return EXIT_OK
+
+
+def _load_config_settings(args: argparse.Namespace) -> Any:
+    loader = globals().get("load_settings_for")
+    return loader(args) if loader else None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pith-bib",
@@ -92,6 +206,19 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", action="store_true", help="machine-readable report")
     _add_trust_option(verify)
     verify.set_defaults(handler=cmd_verify)
+
+    resolve = sub.add_parser("resolve", help="map arXiv ids, DOIs or pith numbers to verified "
+                                            "documents")
+    resolve.add_argument("identifiers", nargs="+", metavar="ID")
+    resolve.add_argument("--json", action="store_true", help="machine-readable report")
+    add_network_options(resolve)
+    resolve.set_defaults(handler=cmd_resolve)
+
+    cache = sub.add_parser("cache", help="show or clear the document cache")
+    cache.add_argument("action", choices=["info", "clear"])
+    cache.add_argument("--cache-dir", metavar="DIR")
+    cache.add_argument("--json", action="store_true")
+    cache.set_defaults(handler=cmd_cache)
 
     for register in _EXTRA_COMMANDS:
         register(sub)

@@ -133,6 +133,9 @@ class TrustRoot:
                 return key
         return None
 
+    def pins(self, fingerprint: str) -> bool:
+        return any(key.fingerprint == fingerprint for key in self.keys)
+
     def by_key_id(self, key_id: object) -> PinnedKey | None:
         for key in self.keys:
             if key.key_id is not None and key.key_id == key_id:

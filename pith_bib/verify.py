@@ -105,6 +105,7 @@ class VerificationReport:
     built_at: str | None = None
     event_count: int | None = None
     aliases: list[tuple[str, str]] = field(default_factory=list)
+    key_fingerprints: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -114,6 +115,14 @@ class VerificationReport:
         data = asdict(self)
         data["aliases"] = [list(a) for a in self.aliases]
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VerificationReport:
+        """Rebuild a report saved with ``to_dict`` (the cache keeps verdicts this way)."""
+        names = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in data.items() if k in names}
+        values["aliases"] = [tuple(a) for a in values.get("aliases", [])]
+        return cls(**values)
 
 
 class _DocumentError(ValueError):
@@ -139,17 +148,25 @@ def _reject_float(text: str) -> Any:
     raise _DocumentError(f"fractional number {text} is not allowed in a Pith document")
 
 
-def _depth_exceeds(obj: Any, limit: int) -> bool:
-    stack: list[tuple[Any, int]] = [(obj, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))
-    return False
+_JSON_STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS_RE = re.compile(r"[\[\]{}]")
+_SURROGATE_ESCAPE_RE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _nesting_depth(text: str) -> int:
+    """Deepest bracket nesting outside strings, measured on the text before parsing.
+
+    Cheaper than walking the parsed tree, and it refuses a pathological input
+    before the parser recurses into it.
+    """
+    depth = deepest = 0
+    for bracket in _BRACKETS_RE.findall(_JSON_STRING_RE.sub("", text)):
+        if bracket in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
 
 
 def parse_json_document(data: bytes) -> Any:
@@ -165,6 +182,8 @@ def parse_json_document(data: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise _DocumentError(f"document is not UTF-8 ({exc.reason} at byte {exc.start})") from None
     text = text.removeprefix("\ufeff")
+    if _nesting_depth(text) > MAX_DEPTH:
+        raise _DocumentError(f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
         obj = json.loads(
             text,
@@ -178,12 +197,11 @@ def parse_json_document(data: bytes) -> Any:
         raise _DocumentError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:
         raise _DocumentError(f"not well-formed JSON: {exc}") from None
-    if _depth_exceeds(obj, MAX_DEPTH):
-        raise _DocumentError(f"JSON nested deeper than {MAX_DEPTH} levels")
-    try:
-        canonical_sha256(obj)
-    except UnicodeEncodeError:
-        raise _DocumentError("JSON string holds an unpaired surrogate escape") from None
+    if _SURROGATE_ESCAPE_RE.search(text):  # only escapes can smuggle in a lone surrogate
+        try:
+            canonical_sha256(obj)
+        except UnicodeEncodeError:
+            raise _DocumentError("JSON string holds an unpaired surrogate escape") from None
     return obj
 
 
@@ -520,7 +538,9 @@ def _check_bundle(checker: _Checker, doc: dict[str, Any], report: VerificationRe
     if state is not None and isinstance(events, list) and \
             all(isinstance(e, dict) for e in events):
         rebuilt = rebuild_state(doc)
-        if state.get("state_sha256") != canonical_sha256(
+        # Equal to the rebuilt state (whose hash was just computed) means its
+        # state_sha256 is right too; only a difference needs the second hash.
+        if state != rebuilt and state.get("state_sha256") != canonical_sha256(
             {k: v for k, v in state.items() if k != "state_sha256"}
         ):
             checker.fail("state.state_sha256 does not match the embedded state")
@@ -718,6 +738,7 @@ def verify_document(data: bytes, trust: TrustRoot | None = None) -> Verification
     report.reasons = checker.reasons
     if checker.keys_used:
         report.key_id = checker.keys_used[0].label
+        report.key_fingerprints = [k.fingerprint for k in checker.keys_used]
     if not checker.reasons and checker.keys_used:
         report.status = VERIFIED if report.kind == "bundle" else RECORD_VERIFIED
     elif not checker.reasons:

@@ -1,0 +1,265 @@
+"""The user cache: verified documents, addressed by the sha256 of their exact bytes.
+
+Only documents that verified are written, and every read re-hashes the bytes,
+so a truncated or altered file is deleted and fetched again, never used. A
+record pointer per pith ID says which document is current; it only moves to a
+document that is not older (event count, then ``built_at``), so a mirror
+serving a stale copy cannot roll a record back. Several pith-bib processes may
+share the cache: objects are immutable and written atomically, and pointer
+updates happen under a file lock.
+
+The pointer also keeps the verifier's verdict (with its own checksum), so a
+warm run does not repeat every signature check: the verdict is reused only
+while the document's bytes still hash to their name and every key that
+produced it is still pinned; anything else is verified again.
+
+Layout (``v1`` so a future format can live beside it)::
+
+    <root>/v1/objects/<sha[:2]>/<sha>.json   document bytes
+    <root>/v1/records/<ID>.json             {"sha256", "kind", "status", ...}
+    <root>/v1/aliases/<kind>/<key>          pith number for an alias
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+from platformdirs import user_cache_dir
+
+from .atomic import write_atomic
+from .canonical import canonical_sha256
+from .errors import CacheError
+from .trust import TrustRoot
+from .verify import VERIFIED, VerificationReport
+
+CACHE_ENV = "PITH_BIB_CACHE_DIR"
+LAYOUT = "v1"
+_STATUS_RANK = {"record-verified": 1, VERIFIED: 2}
+
+
+def default_cache_dir() -> Path:
+    override = os.environ.get(CACHE_ENV)
+    if override:
+        return Path(override)
+    return Path(user_cache_dir("pith-bib", appauthor=False))
+
+
+@dataclass(frozen=True)
+class CachedRecord:
+    """The current document for one pith ID, as the pointer file describes it."""
+
+    pith_id: str
+    sha256: str
+    kind: str
+    status: str
+    event_count: int
+    built_at: str
+
+    def freshness(self) -> tuple[int, int, str]:
+        # A state's events are unsigned, so a state never displaces a verified bundle.
+        return (_STATUS_RANK.get(self.status, 0), self.event_count, self.built_at)
+
+
+def _alias_key(value: str) -> str:
+    return hashlib.sha256(value.strip().lower().encode("utf-8")).hexdigest()[:40]
+
+
+class Cache:
+    """A process-safe on-disk store of verified documents."""
+
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root) if root is not None else default_cache_dir()
+        self.base = self.root / LAYOUT
+        self._ready = False
+
+    # -- paths ---------------------------------------------------------------------
+    def _object_path(self, sha: str) -> Path:
+        return self.base / "objects" / sha[:2] / f"{sha}.json"
+
+    def _record_path(self, pith_id: str) -> Path:
+        return self.base / "records" / f"{pith_id}.json"
+
+    def _alias_path(self, kind: str, value: str) -> Path:
+        return self.base / "aliases" / kind / _alias_key(value)
+
+    def _ensure(self) -> None:
+        if self._ready:
+            return
+        try:
+            for sub in ("objects", "records", "aliases"):
+                (self.base / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+            for folder in (self.root, self.base):
+                os.chmod(folder, 0o700)
+        except OSError as exc:
+            raise CacheError(f"cache directory {self.root}: {exc.strerror or exc}") from None
+        self._ready = True
+
+    def _lock(self) -> Any:
+        self._ensure()
+        return FileLock(str(self.base / "records.lock"), timeout=60)
+
+    # -- reading -------------------------------------------------------------------
+    def record(self, pith_id: str) -> CachedRecord | None:
+        try:
+            data = json.loads(self._record_path(pith_id).read_bytes())
+            return CachedRecord(pith_id, data["sha256"], data["kind"], data["status"],
+                                int(data["event_count"]), str(data["built_at"]))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError):
+            self._discard(self._record_path(pith_id))
+            return None
+
+    def read_object(self, sha: str) -> bytes | None:
+        """The stored bytes, or None; bytes that no longer hash to their name are deleted."""
+        path = self._object_path(sha)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise CacheError(f"{path}: {exc.strerror or exc}") from None
+        if hashlib.sha256(data).hexdigest() != sha:
+            self._discard(path)
+            return None
+        return data
+
+    def get(self, pith_id: str) -> tuple[bytes, CachedRecord] | None:
+        record = self.record(pith_id)
+        if record is None:
+            return None
+        data = self.read_object(record.sha256)
+        if data is None:
+            self._discard(self._record_path(pith_id))
+            return None
+        return data, record
+
+    def get_verified(self, pith_id: str, trust: TrustRoot
+                     ) -> tuple[bytes, VerificationReport] | None:
+        """The current document and the verdict it was stored with.
+
+        The verdict is reused only when the bytes still hash to their name and
+        every key that produced it is still pinned in ``trust``; otherwise the
+        caller must verify again (None).
+        """
+        try:
+            pointer = json.loads(self._record_path(pith_id).read_bytes())
+            saved = pointer["report"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if not isinstance(saved, dict) or pointer.get("report_sha256") != canonical_sha256(saved):
+            return None  # a damaged verdict is never reused; the caller verifies again
+        fingerprints = saved.get("key_fingerprints") or []
+        if not fingerprints or not all(trust.pins(fp) for fp in fingerprints):
+            return None
+        data = self.read_object(str(pointer.get("sha256")))
+        if data is None:
+            return None
+        try:
+            report = VerificationReport.from_dict(saved)
+        except (TypeError, ValueError):
+            return None
+        if not report.ok or report.pith_number is None or \
+                not report.pith_number.endswith(pith_id):
+            return None
+        return data, report
+
+    def lookup(self, kind: str, value: str) -> str | None:
+        try:
+            text = self._alias_path(kind, value).read_text("utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return text or None
+
+    def complete(self, prefix: str) -> list[str]:
+        folder = self.base / "records"
+        if not folder.is_dir():
+            return []
+        return sorted(p.stem for p in folder.glob(f"{prefix}*.json"))
+
+    # -- writing -------------------------------------------------------------------
+    def put(self, data: bytes, report: VerificationReport) -> bool:
+        """Store a verified document; False when an equal or newer one is already current."""
+        if not report.ok or report.pith_number is None:
+            raise CacheError("refusing to cache a document that did not verify")
+        self._ensure()
+        sha = hashlib.sha256(data).hexdigest()
+        pith_id = report.pith_number.rsplit(":", 1)[1]
+        candidate = CachedRecord(pith_id, sha, report.kind or "bundle", report.status,
+                                 int(report.event_count or 0), report.built_at or "")
+        object_path = self._object_path(sha)
+        try:
+            if not object_path.exists():
+                object_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                write_atomic(object_path, data, mode=0o600)
+            with self._lock():
+                current = self.get(pith_id)
+                if current is not None and current[1].freshness() >= candidate.freshness():
+                    stored = False
+                else:
+                    pointer = {"sha256": sha, "kind": candidate.kind, "status": candidate.status,
+                               "event_count": candidate.event_count,
+                               "built_at": candidate.built_at, "report": report.to_dict()}
+                    pointer["report_sha256"] = canonical_sha256(pointer["report"])
+                    write_atomic(self._record_path(pith_id),
+                                 json.dumps(pointer, sort_keys=True).encode(), mode=0o600)
+                    stored = True
+            for kind, value in signed_aliases(report):
+                self.remember(kind, value, report.pith_number)
+        except OSError as exc:
+            raise CacheError(f"cache {self.root}: {exc.strerror or exc}") from None
+        return stored
+
+    def remember(self, kind: str, value: str, pith_number: str) -> None:
+        path = self._alias_path(kind, value)
+        try:
+            if path.read_text("utf-8").strip() == pith_number:
+                return
+        except (OSError, UnicodeDecodeError):
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_atomic(path, pith_number.encode("utf-8"), mode=0o600)
+
+    def _discard(self, path: Path) -> None:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+    # -- maintenance ---------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        objects = list((self.base / "objects").glob("*/*.json")) if self.base.is_dir() else []
+        records = list((self.base / "records").glob("*.json")) if self.base.is_dir() else []
+        size = sum(p.stat().st_size for p in objects)
+        return {"path": str(self.root), "layout": LAYOUT, "documents": len(objects),
+                "records": len(records), "bytes": size}
+
+    def clear(self) -> int:
+        """Remove this layout's files; returns how many documents were removed."""
+        count = self.info()["documents"]
+        if self.base.is_dir():
+            shutil.rmtree(self.base)
+        self._ready = False
+        return count
+
+
+def signed_aliases(report: VerificationReport) -> list[tuple[str, str]]:
+    """Aliases a verified document vouches for, derived from its signed record.
+
+    A state's alias list is not signed, so only what the signed canonical record
+    says (the arXiv id, version and arXiv DOI) is used, for bundles too.
+    """
+    if report.arxiv_id is None:
+        return []
+    out = [("arxiv", report.arxiv_id), ("doi", f"10.48550/arxiv.{report.arxiv_id}".lower())]
+    if report.arxiv_version:
+        out.append(("arxiv_version", f"{report.arxiv_id}v{report.arxiv_version}"))
+    if report.kind == "bundle":
+        out += [(k, v) for k, v in report.aliases if k == "doi" and (k, v.lower()) not in out]
+    return out
