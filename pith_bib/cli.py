@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -103,8 +104,6 @@ def _positive_int(text: str) -> int:
 
 def settings_from(args: argparse.Namespace, base: Any = None) -> Any:
     """Settings from config (``base``) with command-line flags on top."""
-    from pathlib import Path
-
     from .settings import Settings
 
     settings = base or Settings()
@@ -187,9 +186,227 @@ def cmd_cache(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _config_for(args: argparse.Namespace) -> Any:
+    from .config import find_config
+
+    files = getattr(args, "files", None) or []
+    start = Path(files[0]).resolve().parent if files else Path.cwd()
+    return find_config(start)
+
+
 def _load_config_settings(args: argparse.Namespace) -> Any:
-    loader = globals().get("load_settings_for")
-    return loader(args) if loader else None
+    """Settings from the nearest config file (flags are applied on top by the caller)."""
+    from .settings import Settings
+
+    config = _config_for(args)
+    settings = Settings()
+    mapping = {"mirrors": "mirrors", "lookup_pattern": "lookup_pattern", "jobs": "jobs",
+               "per_host": "per_host", "rate": "rate", "contact": "contact",
+               "trust_keys": "trust_keys", "offline": "offline", "timeout": "timeout"}
+    for key, attribute in mapping.items():
+        if config.get(key) is not None:
+            value = config.get(key)
+            setattr(settings, attribute, list(value) if isinstance(value, list) else value)
+    if config.get("mirrors"):
+        base = config.path.parent if config.path else Path.cwd()
+        settings.mirrors = [m if "://" in m else str((base / m).resolve())
+                            for m in config.get("mirrors")]
+    if config.get("cache_dir"):
+        settings.cache_dir = config.relative("cache_dir")
+    args._config = config
+    return settings
+
+
+def _fields(args: argparse.Namespace) -> Any:
+    from .annotate import FieldNames
+
+    config = getattr(args, "_config", None)
+    get = config.get if config is not None else (lambda key, default=None: default)
+    return FieldNames(pith=get("field", "pith"), status=get("status_field", "pith_status"))
+
+
+def _lock_path_for(args: argparse.Namespace, bib: Any) -> Any:
+    from .lock import default_lock_path
+
+    if getattr(args, "lock", None):
+        return Path(args.lock)
+    config = getattr(args, "_config", None)
+    if config is not None and config.get("lock"):
+        return config.relative("lock")
+    return default_lock_path(bib)
+
+
+def _single_lock_guard(args: argparse.Namespace, files: list[str]) -> None:
+    config = getattr(args, "_config", None)
+    if len(files) > 1 and (getattr(args, "lock", None) or (config and config.get("lock"))):
+        raise UsageError("one lock path was given for several .bib files; "
+                         "annotate them one at a time or drop --lock")
+
+
+def _read_bib(name: str) -> bytes:
+    try:
+        return Path(name).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{name}: cannot read: {exc.strerror or exc}") from None
+
+
+def _summary_line(path: Any, outcomes: list[Any]) -> str:
+    from collections import Counter
+
+    counted = Counter(o.status for o in outcomes if o.status != "no-identifier")
+    actions = Counter(o.action for o in outcomes)
+    parts = ", ".join(f"{n} {status}" for status, n in sorted(counted.items())) or "none"
+    changed = actions.get("added", 0) + actions.get("updated", 0)
+    return (f"{path}: {len(outcomes)} entries, {sum(counted.values())} with identifiers "
+            f"({parts}); {changed} entries changed")
+
+
+def _unified_diff(result: Any) -> str:
+    import difflib
+
+    from .bibfile import decode_bib
+
+    old_text, encoding, _ = decode_bib(result.original)
+    new_text = (result.new_bytes or result.original)[len(_bom_of(result.original)):].decode(
+        encoding)
+    return "".join(difflib.unified_diff(
+        old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
+        fromfile=f"a/{result.path}", tofile=f"b/{result.path}"))
+
+
+def _bom_of(data: bytes) -> bytes:
+    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
+        if data.startswith(bom):
+            return bom
+    return b""
+
+
+def run_annotate(args: argparse.Namespace, files: list[str], quiet: bool = False) -> int:
+    """Annotate ``files``; returns the exit code. Used by ``annotate`` and ``watch``."""
+    from .annotate import plan, write_result
+    from .lock import load_lock
+
+    settings = settings_from(args, _load_config_settings(args))
+    fields = _fields(args)
+    _single_lock_guard(args, files)
+    if args.output and len(files) != 1:
+        raise UsageError("-o/--output takes exactly one input file")
+    resolver = None
+    results = []
+    exit_code = EXIT_OK
+    for name in files:
+        path = Path(name)
+        data = _read_bib(name)
+        lock_path = _lock_path_for(args, Path(args.output) if args.output else path)
+        old_lock = load_lock(lock_path)
+        if resolver is None:
+            resolver = settings.resolver()
+        resolver.known = old_lock.mapping() if old_lock else {}
+        progress = Progress(f"{path.name}")
+        result = plan(path, data, resolver, fields, old_lock, progress)
+        progress.close()
+        if not (args.dry_run or args.diff):
+            write_result(result, Path(args.output) if args.output else None, lock_path)
+        results.append(result)
+        if result.error is not None:
+            exit_code = EXIT_USAGE
+        elif any(o.is_problem for o in result.outcomes) and exit_code == EXIT_OK:
+            exit_code = EXIT_FINDINGS
+    if args.json:
+        print(json.dumps([o.to_dict() for r in results for o in r.outcomes], indent=2,
+                         ensure_ascii=False))
+        return exit_code
+    for result in results:
+        if args.diff:
+            sys.stdout.write(_unified_diff(result))
+        if not quiet or result.error or any(o.is_problem for o in result.outcomes):
+            print(_summary_line(result.path, result.outcomes))
+        for outcome in result.outcomes:
+            if outcome.is_problem:
+                print(f"{outcome.path}:{outcome.line}: {outcome.key}: {outcome.status}: "
+                      + "; ".join(outcome.reasons[:3]))
+            elif args.verbose and outcome.status != "no-identifier":
+                detail = outcome.pith_number or "; ".join(outcome.reasons[:1])
+                print(f"{outcome.path}:{outcome.line}: {outcome.key}: {outcome.status} {detail}")
+        if result.error:
+            print(f"{result.path}: {result.error}")
+        elif args.dry_run or args.diff:
+            print(f"{result.path}: dry run, nothing written")
+        else:
+            written = [str(p) for p, done in ((args.output or result.path, result.wrote),
+                                              (result.lock_path, result.wrote_lock)) if done]
+            if written:
+                print("wrote " + " and ".join(written))
+            elif not quiet:
+                print(f"{result.path}: already up to date")
+    return exit_code
+
+
+def cmd_annotate(args: argparse.Namespace) -> int:
+    return run_annotate(args, args.files)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .check import check_bib
+    from .lock import load_lock
+
+    _load_config_settings(args)
+    fields = _fields(args)
+    _single_lock_guard(args, args.files)
+    settings = settings_from(args, _load_config_settings(args))
+    trust = settings.trust_root()
+    fetch = None
+    if args.online:
+        settings.offline = False
+        resolver = settings.resolver()
+
+        def fetch(ident: str) -> dict | None:
+            from .resolver import Query
+            from .verify import evidence_of
+
+            resolution = resolver.resolve(Query("pith", ident, None, f"pith:{ident}"))
+            if not resolution.ok or resolution.report is None:
+                return None
+            return {"number": resolution.pith_number,
+                    "evidence": evidence_of(resolution.document or b"", resolution.report)}
+
+    results = []
+    for name in args.files:
+        path = Path(name)
+        lock_path = _lock_path_for(args, path)
+        results.append(check_bib(path, _read_bib(name), load_lock(lock_path), lock_path,
+                                 fields, trust, fetch))
+    findings = [f for r in results for f in r.findings]
+    if args.json:
+        print(json.dumps([f.to_dict() for f in findings], indent=2, ensure_ascii=False))
+    else:
+        for finding in findings:
+            print(finding)
+        checked = sum(r.checked for r in results)
+        word = "problem" if len(findings) == 1 else "problems"
+        print(f"pith-bib check: {len(results)} file(s), {checked} entries with identifiers, "
+              f"{len(findings)} {word}")
+    return EXIT_FINDINGS if findings else EXIT_OK
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from .watch import watch
+
+    args.files = [args.file]
+    args.dry_run = args.diff = args.json = False
+    args.output = None
+
+    def once() -> None:
+        try:
+            run_annotate(args, [args.file], quiet=True)
+        except PithBibError as exc:
+            print(f"pith-bib: error: {exc}", file=sys.stderr)
+
+    try:
+        watch(Path(args.file), once, interval=args.interval, settle=args.settle)
+    except KeyboardInterrupt:
+        print("stopped watching")
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -213,6 +430,40 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--json", action="store_true", help="machine-readable report")
     add_network_options(resolve)
     resolve.set_defaults(handler=cmd_resolve)
+
+    annotate = sub.add_parser("annotate", help="write verified pith numbers into .bib files")
+    annotate.add_argument("files", nargs="+", metavar="FILE")
+    annotate.add_argument("-o", "--output", metavar="OUT", help="write to OUT (one input only)")
+    annotate.add_argument("--dry-run", action="store_true", help="write nothing")
+    annotate.add_argument("--diff", action="store_true",
+                          help="show a unified diff of the changes; write nothing")
+    annotate.add_argument("--json", action="store_true", help="one record per entry")
+    annotate.add_argument("-v", "--verbose", action="store_true", help="list every entry")
+    annotate.add_argument("--lock", metavar="PATH", help="lock file (default: FILE's stem "
+                                                       "+ .pith-lock.json)")
+    add_network_options(annotate)
+    annotate.set_defaults(handler=cmd_annotate)
+
+    check = sub.add_parser("check", help="verify pith numbers against the lock file "
+                                         "(pre-commit; offline)")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("--online", action="store_true",
+                       help="fetch evidence missing from the lock file")
+    check.add_argument("--json", action="store_true", help="machine-readable findings")
+    check.add_argument("--lock", metavar="PATH")
+    add_network_options(check)
+    check.set_defaults(handler=cmd_check)
+
+    watcher = sub.add_parser("watch", help="re-annotate a file whenever it is rewritten "
+                                           "(Zotero Better BibTeX auto-export)")
+    watcher.add_argument("file", metavar="FILE")
+    watcher.add_argument("--lock", metavar="PATH")
+    watcher.add_argument("--interval", type=float, default=0.5, help="poll every N seconds")
+    watcher.add_argument("--settle", type=float, default=1.0,
+                         help="wait until unchanged for N seconds")
+    watcher.add_argument("-v", "--verbose", action="store_true")
+    add_network_options(watcher)
+    watcher.set_defaults(handler=cmd_watch)
 
     cache = sub.add_parser("cache", help="show or clear the document cache")
     cache.add_argument("action", choices=["info", "clear"])

@@ -1,0 +1,142 @@
+"""``pith-bib check``: is every pith number in this .bib backed by evidence that verifies?
+
+Runs offline from the lock file, so it works on pre-commit.ci and on a plane.
+It imports nothing from the network stack, writes nothing, and reports each
+problem as ``file:line: key: reason``. Evidence is verified once per pith
+number, with the signature checks spread over the machine's cores (libsodium
+releases the GIL), because this runs on every commit.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .annotate import FieldNames, not_found_key, query_for
+from .bibfile import parse
+from .ids import extract
+from .lock import LockFile
+from .trust import TrustRoot
+from .verify import VerificationReport, verify_evidence
+
+PARALLEL_THRESHOLD = 64
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int | None
+    key: str | None
+    message: str
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return f"{self.path}: {self.message}"
+        return f"{self.path}:{self.line}: {self.key or '-'}: {self.message}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"file": self.path, "line": self.line, "key": self.key, "message": self.message}
+
+
+@dataclass
+class CheckResult:
+    path: str
+    entries: int
+    checked: int
+    findings: list[Finding]
+
+
+def _verify_all(lock: LockFile, numbers: set[str], trust: TrustRoot
+                ) -> dict[str, VerificationReport]:
+    def one(number: str) -> tuple[str, VerificationReport]:
+        return number, verify_evidence(number, lock.papers[number], trust)
+
+    wanted = sorted(n for n in numbers if n in lock.papers)
+    if len(wanted) < PARALLEL_THRESHOLD:
+        return dict(map(one, wanted))
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        return dict(pool.map(one, wanted))
+
+
+def check_bib(path: Path, data: bytes, lock: LockFile | None, lock_path: Path,
+              fields: FieldNames, trust: TrustRoot,
+              fetch_missing: Callable[[str], dict | None] | None = None) -> CheckResult:
+    """Findings for one file; ``fetch_missing`` (``--online``) supplies absent evidence."""
+    label = str(path)
+    bib = parse(data, label)
+    findings = [Finding(label, p.line, p.key, p.message) for p in bib.problems]
+    rows = []
+    numbers: set[str] = set()
+    for entry in bib.entries:
+        ids = extract(entry)
+        query, problem = query_for(entry, ids, fields)
+        existing = entry.get(fields.pith)
+        if query is None and problem is None:
+            continue  # no identifier: nothing to check
+        rows.append((entry, ids, query, problem, existing))
+        if existing and query is not None and query.kind == "pith":
+            numbers.add(query.value)
+    if rows and lock is None and fetch_missing is None:
+        findings.append(Finding(label, None, None,
+                                f"no lock file at {lock_path}; run pith-bib annotate"))
+        return CheckResult(label, len(bib.entries), len(rows), findings)
+    lock = lock or LockFile()
+    full = _full_numbers(lock, numbers)
+    if fetch_missing is not None:
+        for short, number in list(full.items()):
+            if number is None:
+                fetched = fetch_missing(short)
+                if fetched is not None:
+                    found_number, evidence = fetched["number"], fetched["evidence"]
+                    lock.papers[found_number] = evidence
+                    full[short] = found_number
+    reports = _verify_all(lock, {n for n in full.values() if n}, trust)
+    for entry, ids, query, problem, existing in rows:
+        def add(message: str, entry=entry) -> None:
+            findings.append(Finding(label, entry.line, entry.key, message))
+
+        if query is None:
+            add(problem or "cannot be checked")
+            continue
+        if not existing:
+            key = not_found_key(query)
+            if key in lock.not_found:
+                continue  # looked up at annotate time: no pith number exists for it
+            if key in lock.refused:
+                add(f"annotate refused to number it: {lock.refused[key]}")
+            else:
+                add(f"no {fields.pith} field for {query} (run pith-bib annotate)")
+            continue
+        number = full.get(query.value)
+        if number is None:
+            add(f"{existing} has no evidence in the lock file {lock_path.name}")
+            continue
+        report = reports[number]
+        if not report.ok:
+            add(f"evidence for {number} in the lock file does not verify: "
+                + "; ".join(report.reasons[:2]))
+            continue
+        if ids.arxiv_id is not None and report.arxiv_id != ids.arxiv_id:
+            add(f"{number} is arXiv {report.arxiv_id}, but the entry says arXiv {ids.arxiv_id}")
+        status = entry.get(fields.status)
+        if status != report.status:
+            add(f"{fields.status} is {status!r} but the evidence supports {report.status!r}")
+        if existing != number:
+            add(f"{fields.pith} is {existing!r}; write the full number {number}")
+    return CheckResult(label, len(bib.entries), len(rows), findings)
+
+
+def _full_numbers(lock: LockFile, ids: set[str]) -> dict[str, str | None]:
+    """pith ID (possibly a short prefix) → the full number in the lock, if exactly one."""
+    by_id = {number.rsplit(":", 1)[-1]: number for number in lock.papers}
+    out: dict[str, str | None] = {}
+    for ident in ids:
+        if ident in by_id:
+            out[ident] = by_id[ident]
+            continue
+        matches = [n for i, n in by_id.items() if i.startswith(ident)]
+        out[ident] = matches[0] if len(matches) == 1 else None
+    return out

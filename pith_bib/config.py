@@ -1,0 +1,109 @@
+"""Project configuration: ``[tool.pith-bib]`` in pyproject.toml, or ``.pith-bib.toml``.
+
+Looked up from the bibliography's folder upwards (the first file found wins),
+so a paper repository configures pith-bib once for every hook and command.
+Unknown keys are an error naming the key, because a misspelt option that is
+silently ignored is worse than none.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+CONFIG_FILE = ".pith-bib.toml"
+
+# key: (type(s), description) — the description is what the README's reference lists.
+KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "field": (str, "name of the field holding the pith number (default: pith)"),
+    "status_field": (str, "name of the field holding the status (default: pith_status)"),
+    "mirrors": (list, "registry URLs, HTTP mirrors or local directories, in order"),
+    "lookup_pattern": (str, "URL pattern for registry lookups ({base}, {kind}, {value})"),
+    "lock": (str, "lock file path, relative to the config file"),
+    "jobs": (int, "parallel lookups"),
+    "per_host": (int, "concurrent connections per host"),
+    "rate": ((int, float), "requests per second per host"),
+    "contact": (str, "email added to the User-Agent so registry operators can reach you"),
+    "trust_keys": (list, "extra raw Ed25519 public keys (hex) to trust"),
+    "offline": (bool, "never use the network"),
+    "cache_dir": (str, "cache directory, relative to the config file"),
+    "timeout": ((int, float), "read timeout in seconds"),
+}
+
+
+@dataclass
+class Config:
+    values: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def relative(self, key: str) -> Path | None:
+        value = self.values.get(key)
+        if value is None:
+            return None
+        base = self.path.parent if self.path else Path.cwd()
+        return (base / value).resolve()
+
+
+def _validate(raw: dict[str, Any], path: Path) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = key.replace("-", "_")
+        if name not in KEYS:
+            known = ", ".join(sorted(KEYS))
+            raise ConfigError(f"{path}: unknown key {key!r} in pith-bib config (known: {known})")
+        kinds = KEYS[name][0]
+        kinds_tuple = kinds if isinstance(kinds, tuple) else (kinds,)
+        if (isinstance(value, bool) and bool not in kinds_tuple) or not isinstance(value, kinds):
+            raise ConfigError(f"{path}: {key!r} must be {_names(kinds_tuple)}, "
+                              f"not {type(value).__name__}")
+        if name in ("mirrors", "trust_keys") and not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{path}: {key!r} must be a list of strings")
+        values[name] = value
+    return values
+
+
+def _names(kinds: tuple[type, ...]) -> str:
+    names = {str: "a string", list: "a list", int: "a whole number", bool: "true or false",
+             float: "a number"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
+
+
+def find_config(start: Path) -> Config:
+    """The nearest config at or above ``start``; an empty one when there is none."""
+    folder = start if start.is_dir() else start.parent
+    for candidate in (folder.resolve(), *folder.resolve().parents):
+        dedicated = candidate / CONFIG_FILE
+        if dedicated.is_file():
+            data = _read(dedicated)
+            table = data.get("tool", {}).get("pith-bib", data) if "tool" in data else data
+            return Config(_validate(table, dedicated), dedicated)
+        project = candidate / "pyproject.toml"
+        if project.is_file():
+            table = _read(project).get("tool", {}).get("pith-bib")
+            if table is not None:
+                if not isinstance(table, dict):
+                    raise ConfigError(f"{project}: [tool.pith-bib] must be a table")
+                return Config(_validate(table, project), project)
+    return Config()

@@ -1,0 +1,110 @@
+"""The lock file: signed evidence committed next to the .bib, so ``check`` needs no network.
+
+For every pith number the bibliography uses, the lock holds the canonical
+record, its signed receipt and the title event: enough to re-verify the
+number, the paper and the title offline under the pinned key. It also lists
+the identifiers that were looked up and that no registry source knew, and
+those annotate refused to number (a title that contradicts the signed one),
+so ``check`` can tell "not annotated yet" from "no pith number exists" and
+repeat annotate's reason.
+
+The file is JSON with one paper per line, sorted, so a change to one entry is
+a one-line diff in git and two runs on the same input give identical bytes.
+Nothing in it is trusted: ``check`` verifies every piece it uses.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .atomic import write_atomic
+from .errors import LockFileError
+
+LOCK_VERSION = 1
+LOCK_SUFFIX = ".pith-lock.json"
+
+
+def default_lock_path(bib_path: Path) -> Path:
+    """``refs.bib`` → ``refs.pith-lock.json`` beside it."""
+    return bib_path.with_name(bib_path.stem + LOCK_SUFFIX)
+
+
+def _line(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass
+class LockFile:
+    papers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    not_found: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None
+
+    def evidence(self, pith_number: str) -> dict[str, Any] | None:
+        return self.papers.get(pith_number)
+
+    def to_bytes(self) -> bytes:
+        lines = ["{", f'"lock_version":{LOCK_VERSION},', '"generator":"pith-bib",']
+        lines.append('"not_found":' + _line(dict(sorted(self.not_found.items()))) + ",")
+        lines.append('"refused":' + _line(dict(sorted(self.refused.items()))) + ",")
+        lines.append('"papers":{')
+        items = sorted(self.papers.items())
+        for index, (number, evidence) in enumerate(items):
+            comma = "," if index < len(items) - 1 else ""
+            lines.append(f"{_line(number)}:{_line(evidence)}{comma}")
+        lines.append("}")
+        lines.append("}")
+        return ("\n".join(lines) + "\n").encode("utf-8")
+
+    def save(self, path: Path | None = None) -> bool:
+        """Write atomically; False (and no write) when the bytes would not change."""
+        target = path or self.path
+        if target is None:
+            raise LockFileError("no path to write the lock file to")
+        data = self.to_bytes()
+        try:
+            if target.read_bytes() == data:
+                return False
+        except OSError:
+            pass
+        write_atomic(target, data)
+        return True
+
+    def mapping(self) -> dict[tuple[str, str], str]:
+        """Alias → pith number, from the records (used by the resolver before any mirror)."""
+        known: dict[tuple[str, str], str] = {}
+        for number, evidence in self.papers.items():
+            source = (evidence.get("record") or {}).get("source") or {}
+            arxiv_id, version = source.get("id"), source.get("version")
+            if isinstance(arxiv_id, str):
+                known[("arxiv", arxiv_id)] = number
+                known[("doi", f"10.48550/arxiv.{arxiv_id}".lower())] = number
+                if isinstance(version, int):
+                    known[("arxiv_version", f"{arxiv_id}v{version}")] = number
+        return known
+
+
+def load_lock(path: Path) -> LockFile | None:
+    """The lock at ``path``; None when there is none; LockFileError when it is unusable."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise LockFileError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        raise LockFileError(f"{path}: not a pith-bib lock file (invalid JSON: {exc})") from None
+    if not isinstance(doc, dict) or doc.get("lock_version") != LOCK_VERSION:
+        raise LockFileError(f"{path}: not a pith-bib lock file of version {LOCK_VERSION}")
+    papers, not_found = doc.get("papers"), doc.get("not_found", {})
+    refused = doc.get("refused", {})
+    if not all(isinstance(x, dict) for x in (papers, not_found, refused)) or not all(
+            isinstance(v, dict) for v in papers.values()):
+        raise LockFileError(f"{path}: 'papers', 'not_found' and 'refused' must be objects")
+    return LockFile(papers=papers, not_found={str(k): str(v) for k, v in not_found.items()},
+                    refused={str(k): str(v) for k, v in refused.items()}, path=path)

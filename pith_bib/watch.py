@@ -1,0 +1,62 @@
+"""Re-annotate a .bib whenever another program rewrites it (Zotero's Better BibTeX).
+
+Better BibTeX auto-export rewrites the whole file each time the Zotero library
+changes and has no post-export hook, dropping fields it does not know. This
+loop polls the file (portable, no extra dependency), waits until it has
+stopped changing, annotates it, and remembers the hash of what it wrote so its
+own write does not trigger another round.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+Snapshot = tuple[int, int] | None
+
+
+def _snapshot(path: Path) -> Snapshot:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size)
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def watch(path: Path, annotate_once: Callable[[], None], *, interval: float = 0.5,
+          settle: float = 1.0, log: Callable[[str], None] = print,
+          should_stop: Callable[[], bool] = lambda: False) -> None:
+    """Annotate now, then after every settled change that we did not make ourselves."""
+    log(f"watching {path} (Ctrl-C to stop)")
+    annotate_once()
+    ours = _digest(path)
+    seen = _snapshot(path)
+    while not should_stop():
+        time.sleep(interval)
+        current = _snapshot(path)
+        if current == seen or current is None:
+            continue
+        while True:  # wait until the writer has finished
+            time.sleep(settle)
+            later = _snapshot(path)
+            if later == current:
+                break
+            current = later
+        seen = current
+        digest = _digest(path)
+        if digest is None or digest == ours:
+            continue
+        log(f"{path} changed; annotating")
+        annotate_once()
+        ours = _digest(path)
+        seen = _snapshot(path)
