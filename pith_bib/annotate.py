@@ -28,7 +28,8 @@ from .ids import Identifiers, extract
 from .lock import LockFile
 from .resolver import Query, Resolution, Resolver
 from .titles import titles_match
-from .verify import evidence_of
+from .trust import TrustRoot
+from .verify import evidence_of, verify_evidence
 
 # Entry statuses that are findings (exit 1); the rest are information.
 PROBLEMS = frozenset({"invalid", "unavailable", "conflict", "title-mismatch", "pith-mismatch",
@@ -109,13 +110,53 @@ class Planner:
     """Turns resolutions into edits and lock entries for one parsed file."""
 
     def __init__(self, bib: BibFile, path: str, fields: FieldNames, old_lock: LockFile | None,
-                 check_titles: bool = True) -> None:
+                 check_titles: bool = True, trust: TrustRoot | None = None) -> None:
         self.bib = bib
         self.path = path
         self.fields = fields
         self.old_lock = old_lock
         self.check_titles = check_titles
+        self.trust = trust or TrustRoot.default()
         self.lock = LockFile()
+        self._lock_aliases = old_lock.mapping() if old_lock is not None else {}
+
+    def from_lock(self, query: Query, failed: Resolution) -> Resolution | None:
+        """A failed lookup answered by the committed lock file's evidence, re-verified.
+
+        Why: a fresh clone, a new machine or a Zotero rewrite on a plane has no
+        cache and no network, yet the lock holds signed evidence for every
+        number the bibliography used. That evidence verifies offline exactly as
+        ``check`` verifies it, so losing the network must not lose the number.
+        """
+        if self.old_lock is None or failed.status not in ("not-found", "unavailable"):
+            return None
+        if query.kind == "pith":
+            matches = [n for n in self.old_lock.papers
+                       if n.rsplit(":", 1)[-1].startswith(query.value)]
+            number = matches[0] if len(matches) == 1 else None
+        else:
+            number = self._lock_aliases.get((query.kind, query.value.lower()))
+        evidence = self.old_lock.evidence(number) if number else None
+        if number is None or evidence is None:
+            return None
+        report = verify_evidence(number, evidence, self.trust)
+        if not report.ok:
+            return None
+        resolution = Resolution(query, status=report.status, pith_number=report.pith_number,
+                                report=report, source="lock", mapped_by="lock",
+                                notes=[*failed.reasons])
+        if query.kind == "arxiv" and query.version and report.arxiv_version != query.version:
+            resolution.notes.append(f"asked for {query.value}v{query.version}; the record is "
+                                    f"v{report.arxiv_version}")
+        return resolution
+
+    def _evidence(self, resolution: Resolution) -> dict[str, Any]:
+        assert resolution.report is not None and resolution.pith_number is not None
+        if resolution.source == "lock" and self.old_lock is not None:
+            evidence = self.old_lock.evidence(resolution.pith_number)
+            assert evidence is not None
+            return evidence
+        return evidence_of(resolution.document or b"", resolution.report)
 
     def keep_old_evidence(self, number: str | None) -> None:
         if number and self.old_lock is not None:
@@ -136,6 +177,8 @@ class Planner:
                 outcome.action = "kept" if existing else "none"
             return outcome
         assert resolution is not None
+        if not resolution.ok:
+            resolution = self.from_lock(query, resolution) or resolution
         outcome.source = resolution.source
         if not resolution.ok:
             return self._failed(outcome, resolution, existing, query)
@@ -170,9 +213,9 @@ class Planner:
                                    f"keeping {existing_status}")
             self.keep_old_evidence(number)
             if number not in self.lock.papers:
-                self.lock.papers[number] = evidence_of(resolution.document or b"", report)
+                self.lock.papers[number] = self._evidence(resolution)
             return outcome
-        self.lock.papers[number] = evidence_of(resolution.document or b"", report)
+        self.lock.papers[number] = self._evidence(resolution)
         changed = False
         if existing != number:
             self.bib.set_field(entry, self.fields.pith, number)
@@ -220,7 +263,7 @@ def plan(path: Path, data: bytes, resolver: Resolver, fields: FieldNames,
         ]
         result.error = "the file has malformed entries; it was not changed"
         return result
-    planner = Planner(bib, str(path), fields, old_lock)
+    planner = Planner(bib, str(path), fields, old_lock, trust=resolver.trust)
     prepared = []
     for entry in bib.entries:
         ids = extract(entry)

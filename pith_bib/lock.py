@@ -70,6 +70,11 @@ class LockFile:
                 return False
         except OSError:
             pass
+        try:  # a configured lock path may name a folder that does not exist yet
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LockFileError(f"{target}: cannot create its folder: {exc.strerror or exc}"
+                                ) from None
         write_atomic(target, data)
         return True
 

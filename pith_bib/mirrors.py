@@ -250,6 +250,10 @@ class HttpMirror:
         self.limits = limits
         self.settings = settings or HttpSettings()
         self.lookup_pattern = lookup_pattern
+        # Set once a connection to the host failed after every retry: the rest
+        # of the run skips it at once instead of paying the backoff again per
+        # document (a laptop offline would otherwise wait seconds per entry).
+        self.unreachable: str | None = None
 
     def fetch(self, pith_id: str, kind: str) -> bytes | None:
         _check_pith_id(pith_id)
@@ -288,6 +292,9 @@ class HttpMirror:
         import requests
 
         settings = self.settings
+        if self.unreachable is not None:
+            raise FetchError(f"{url}: skipped; {self.host} could not be reached earlier in "
+                             f"this run ({self.unreachable})")
         deadline = time.monotonic() + settings.deadline
         for _ in range(MAX_REDIRECTS + 1):
             try:
@@ -301,6 +308,9 @@ class HttpMirror:
                 raise FetchError(f"{url}: timed out") from None
             except requests.exceptions.RetryError as exc:
                 raise FetchError(f"{url}: gave up after retries ({_short(exc)})") from None
+            except requests.exceptions.ConnectionError as exc:
+                self.unreachable = _short(exc)
+                raise FetchError(f"{url}: connection failed ({_short(exc)})") from None
             except requests.exceptions.RequestException as exc:
                 raise FetchError(f"{url}: connection failed ({_short(exc)})") from None
             try:

@@ -162,3 +162,18 @@ def test_make_mirror_accepts_urls_and_directories(tmp_path) -> None:
         make_mirror("ftp://x", make_session, HostLimits())
     with pytest.raises(UsageError):
         make_mirror(str(tmp_path / "missing"), make_session, HostLimits())
+
+
+@responses.activate
+def test_an_unreachable_host_is_skipped_for_the_rest_of_the_run() -> None:
+    import requests
+
+    responses.get(URL, body=requests.exceptions.ConnectionError("connection refused"))
+    other = f"{BASE}/pith/AH5S4WE2T4KISLKPOBTLFWQMX3/bundle.json"
+    responses.get(other, body=b"{}", content_type="application/json")
+    host = mirror()
+    with pytest.raises(FetchError, match="connection failed"):
+        host.fetch(PID, "bundle")
+    with pytest.raises(FetchError, match="could not be reached earlier in this run"):
+        host.fetch("AH5S4WE2T4KISLKPOBTLFWQMX3", "bundle")
+    assert [call.request.url for call in responses.calls] == [URL]
