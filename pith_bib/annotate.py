@@ -29,7 +29,7 @@ from .lock import LockFile
 from .resolver import Query, Resolution, Resolver
 from .titles import titles_match
 from .trust import TrustRoot
-from .verify import evidence_of, verify_evidence
+from .verify import verify_evidence
 
 # Entry statuses that are findings (exit 1); the rest are information.
 PROBLEMS = frozenset({"invalid", "unavailable", "conflict", "title-mismatch", "pith-mismatch",
@@ -150,13 +150,13 @@ class Planner:
                                     f"v{report.arxiv_version}")
         return resolution
 
-    def _evidence(self, resolution: Resolution) -> dict[str, Any]:
+    def _evidence(self, resolution: Resolution) -> Any:
         assert resolution.report is not None and resolution.pith_number is not None
         if resolution.source == "lock" and self.old_lock is not None:
             evidence = self.old_lock.evidence(resolution.pith_number)
             assert evidence is not None
             return evidence
-        return evidence_of(resolution.document or b"", resolution.report)
+        return resolution.lock_evidence()
 
     def keep_old_evidence(self, number: str | None) -> None:
         if number and self.old_lock is not None:

@@ -118,6 +118,7 @@ class Entry:
         self.key_comma = key_comma
         self.field_list = fields
         self.trailing_comma = trailing_comma
+        self._by_name: dict[str, Field] | None = None
 
     @property
     def fields(self) -> dict[str, str]:
@@ -127,11 +128,14 @@ class Entry:
         return mapping
 
     def find(self, name: str) -> Field | None:
-        wanted = name.lower()
-        for f in self.field_list:
-            if f.name.lower() == wanted:
-                return f
-        return None
+        """The first field of that name, any case (what BibTeX itself uses)."""
+        by_name = self._by_name
+        if by_name is None:  # built once: identifier extraction asks for ~30 names per entry
+            by_name = {}
+            for f in self.field_list:
+                by_name.setdefault(f.name.lower(), f)
+            self._by_name = by_name
+        return by_name.get(name.lower())
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The field's value with delimiters removed and macros expanded."""
@@ -162,8 +166,11 @@ def _split_parts(raw: str) -> Iterator[str]:
 
 def value_text(raw: str, macros: dict[str, str] | None = None) -> str:
     """A raw value as BibTeX reads it: delimiters dropped, macros expanded, parts joined."""
-    if raw[:1] == "{" and raw[-1:] == "}" and "#" not in raw:
-        return raw[1:-1]
+    if "#" not in raw:  # one part, the common case: no scan needed
+        first = raw[:1]
+        if (first == "{" and raw[-1:] == "}") or (first == '"' and raw[-1:] == '"'
+                                                  and len(raw) >= 2):
+            return raw[1:-1]
     out = []
     for part in _split_parts(raw):
         if part[:1] in ('{', '"') and len(part) >= 2:

@@ -38,7 +38,7 @@ from .atomic import write_atomic
 from .canonical import canonical_sha256
 from .errors import CacheError
 from .trust import TrustRoot
-from .verify import VERIFIED, VerificationReport
+from .verify import VERIFIED, EncodedEvidence, VerificationReport, encode_evidence, evidence_of
 
 CACHE_ENV = "PITH_BIB_CACHE_DIR"
 LAYOUT = "v1"
@@ -68,8 +68,22 @@ class CachedRecord:
         return (_STATUS_RANK.get(self.status, 0), self.event_count, self.built_at)
 
 
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
 def _alias_key(value: str) -> str:
     return hashlib.sha256(value.strip().lower().encode("utf-8")).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A stored verification result: the document's hash, its report, its lock evidence."""
+
+    sha256: str
+    report: VerificationReport
+    evidence: EncodedEvidence | None
 
 
 class Cache:
@@ -78,23 +92,26 @@ class Cache:
     def __init__(self, root: Path | str | None = None) -> None:
         self.root = Path(root) if root is not None else default_cache_dir()
         self.base = self.root / LAYOUT
+        self._base = str(self.base)
         self._ready = False
 
     # -- paths ---------------------------------------------------------------------
-    def _object_path(self, sha: str) -> Path:
-        return self.base / "objects" / sha[:2] / f"{sha}.json"
+    # Plain strings, not Path objects: a warm run builds thousands of these and
+    # pathlib's parsing showed up as a tenth of it.
+    def _object_path(self, sha: str, folder: str = "objects") -> str:
+        return f"{self._base}{os.sep}{folder}{os.sep}{sha[:2]}{os.sep}{sha}.json"
 
-    def _record_path(self, pith_id: str) -> Path:
-        return self.base / "records" / f"{pith_id}.json"
+    def _record_path(self, pith_id: str) -> str:
+        return f"{self._base}{os.sep}records{os.sep}{pith_id}.json"
 
-    def _alias_path(self, kind: str, value: str) -> Path:
-        return self.base / "aliases" / kind / _alias_key(value)
+    def _alias_path(self, kind: str, value: str) -> str:
+        return f"{self._base}{os.sep}aliases{os.sep}{kind}{os.sep}{_alias_key(value)}"
 
     def _ensure(self) -> None:
         if self._ready:
             return
         try:
-            for sub in ("objects", "records", "aliases"):
+            for sub in ("objects", "evidence", "records", "aliases"):
                 (self.base / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
             for folder in (self.root, self.base):
                 os.chmod(folder, 0o700)
@@ -109,7 +126,7 @@ class Cache:
     # -- reading -------------------------------------------------------------------
     def record(self, pith_id: str) -> CachedRecord | None:
         try:
-            data = json.loads(self._record_path(pith_id).read_bytes())
+            data = json.loads(_read(self._record_path(pith_id)))
             return CachedRecord(pith_id, data["sha256"], data["kind"], data["status"],
                                 int(data["event_count"]), str(data["built_at"]))
         except FileNotFoundError:
@@ -118,11 +135,11 @@ class Cache:
             self._discard(self._record_path(pith_id))
             return None
 
-    def read_object(self, sha: str) -> bytes | None:
+    def read_object(self, sha: str, folder: str = "objects") -> bytes | None:
         """The stored bytes, or None; bytes that no longer hash to their name are deleted."""
-        path = self._object_path(sha)
+        path = self._object_path(sha, folder)
         try:
-            data = path.read_bytes()
+            data = _read(path)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -142,16 +159,16 @@ class Cache:
             return None
         return data, record
 
-    def get_verified(self, pith_id: str, trust: TrustRoot
-                     ) -> tuple[bytes, VerificationReport] | None:
-        """The current document and the verdict it was stored with.
+    def get_verdict(self, pith_id: str, trust: TrustRoot) -> Verdict | None:
+        """The verdict stored with the current document, without reading the document.
 
-        The verdict is reused only when the bytes still hash to their name and
-        every key that produced it is still pinned in ``trust``; otherwise the
-        caller must verify again (None).
+        Reused only when it is intact (its canonical hash matches) and every
+        key that produced it is still pinned in ``trust``; otherwise None and
+        the caller verifies again. The evidence for the lock file comes from
+        its own content-addressed object, re-hashed like every object.
         """
         try:
-            pointer = json.loads(self._record_path(pith_id).read_bytes())
+            pointer = json.loads(_read(self._record_path(pith_id)))
             saved = pointer["report"]
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -160,9 +177,6 @@ class Cache:
         fingerprints = saved.get("key_fingerprints") or []
         if not fingerprints or not all(trust.pins(fp) for fp in fingerprints):
             return None
-        data = self.read_object(str(pointer.get("sha256")))
-        if data is None:
-            return None
         try:
             report = VerificationReport.from_dict(saved)
         except (TypeError, ValueError):
@@ -170,11 +184,27 @@ class Cache:
         if not report.ok or report.pith_number is None or \
                 not report.pith_number.endswith(pith_id):
             return None
-        return data, report
+        evidence = None
+        evidence_sha = pointer.get("evidence_sha256")
+        if isinstance(evidence_sha, str):
+            raw = self.read_object(evidence_sha, "evidence")
+            evidence = EncodedEvidence(raw.decode("utf-8")) if raw is not None else None
+        return Verdict(str(pointer.get("sha256")), report, evidence)
+
+    def get_verified(self, pith_id: str, trust: TrustRoot
+                     ) -> tuple[bytes, VerificationReport] | None:
+        """The current document and the verdict it was stored with (see ``get_verdict``)."""
+        verdict = self.get_verdict(pith_id, trust)
+        if verdict is None:
+            return None
+        data = self.read_object(verdict.sha256)
+        if data is None:
+            return None
+        return data, verdict.report
 
     def lookup(self, kind: str, value: str) -> str | None:
         try:
-            text = self._alias_path(kind, value).read_text("utf-8").strip()
+            text = _read(self._alias_path(kind, value)).decode("utf-8").strip()
         except (OSError, UnicodeDecodeError):
             return None
         return text or None
@@ -195,11 +225,15 @@ class Cache:
         pith_id = report.pith_number.rsplit(":", 1)[1]
         candidate = CachedRecord(pith_id, sha, report.kind or "bundle", report.status,
                                  int(report.event_count or 0), report.built_at or "")
-        object_path = self._object_path(sha)
+        evidence = encode_evidence(evidence_of(data, report)).encode("utf-8")
+        evidence_sha = hashlib.sha256(evidence).hexdigest()
         try:
-            if not object_path.exists():
-                object_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                write_atomic(object_path, data, mode=0o600)
+            for digest, content, folder in ((sha, data, "objects"),
+                                            (evidence_sha, evidence, "evidence")):
+                object_path = Path(self._object_path(digest, folder))
+                if not object_path.exists():
+                    object_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    write_atomic(object_path, content, mode=0o600)
             with self._lock():
                 current = self.get(pith_id)
                 if current is not None and current[1].freshness() >= candidate.freshness():
@@ -207,7 +241,8 @@ class Cache:
                 else:
                     pointer = {"sha256": sha, "kind": candidate.kind, "status": candidate.status,
                                "event_count": candidate.event_count,
-                               "built_at": candidate.built_at, "report": report.to_dict()}
+                               "built_at": candidate.built_at, "report": report.to_dict(),
+                               "evidence_sha256": evidence_sha}
                     pointer["report_sha256"] = canonical_sha256(pointer["report"])
                     write_atomic(self._record_path(pith_id),
                                  json.dumps(pointer, sort_keys=True).encode(), mode=0o600)
@@ -219,7 +254,7 @@ class Cache:
         return stored
 
     def remember(self, kind: str, value: str, pith_number: str) -> None:
-        path = self._alias_path(kind, value)
+        path = Path(self._alias_path(kind, value))
         try:
             if path.read_text("utf-8").strip() == pith_number:
                 return
@@ -228,9 +263,9 @@ class Cache:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_atomic(path, pith_number.encode("utf-8"), mode=0o600)
 
-    def _discard(self, path: Path) -> None:
+    def _discard(self, path: Path | str) -> None:
         with contextlib.suppress(OSError):
-            path.unlink()
+            os.unlink(path)
 
     # -- maintenance ---------------------------------------------------------------
     def info(self) -> dict[str, Any]:

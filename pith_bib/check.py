@@ -3,17 +3,20 @@
 Runs offline from the lock file, so it works on pre-commit.ci and on a plane.
 It imports nothing from the network stack, writes nothing, and reports each
 problem as ``file:line: key: reason``. Evidence is verified once per pith
-number, with the signature checks spread over the machine's cores (libsodium
-releases the GIL), because this runs on every commit.
+number; for a large lock the work is spread over the machine's cores in
+forked worker processes (threads do not help: the hashing and bookkeeping
+around each signature hold the GIL), because this runs on every commit.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .annotate import FieldNames, not_found_key, query_for
 from .bibfile import parse
@@ -22,7 +25,7 @@ from .lock import LockFile
 from .trust import TrustRoot
 from .verify import VerificationReport, verify_evidence
 
-PARALLEL_THRESHOLD = 64
+PARALLEL_THRESHOLD = 256  # below this, starting workers costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -49,22 +52,82 @@ class CheckResult:
     findings: list[Finding]
 
 
-def _verify_all(lock: LockFile, numbers: set[str], trust: TrustRoot
-                ) -> dict[str, VerificationReport]:
-    def one(number: str) -> tuple[str, VerificationReport]:
-        return number, verify_evidence(number, lock.papers[number], trust)
+# What forked workers inherit: (papers, trust), set just before the pool starts.
+_SHARED: dict[str, Any] = {}
 
-    wanted = sorted(n for n in numbers if n in lock.papers)
-    if len(wanted) < PARALLEL_THRESHOLD:
-        return dict(map(one, wanted))
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        return dict(pool.map(one, wanted))
+
+def _verify_chunk(numbers: list[str]) -> list[tuple[str, VerificationReport]]:
+    papers, trust = _SHARED["papers"], _SHARED["trust"]
+    return [(n, verify_evidence(n, papers[n], trust)) for n in numbers]
+
+
+def _workers(count: int) -> int:
+    if count < PARALLEL_THRESHOLD or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        cores = os.cpu_count() or 1
+    return min(cores, 8)
+
+
+class EvidenceVerifier:
+    """Verifies a lock's evidence, in worker processes for a large lock.
+
+    Workers start on every paper in the lock before the .bib is even parsed,
+    so parsing and signature checking overlap; a small lock is verified in
+    this process, only for the numbers asked about.
+    """
+
+    def __init__(self, lock: LockFile, trust: TrustRoot) -> None:
+        self.lock = lock
+        self.trust = trust
+        self.reports: dict[str, VerificationReport] = {}
+        self._pool: ProcessPoolExecutor | None = None
+        self._futures: list[Any] = []
+        numbers = sorted(lock.papers)
+        workers = _workers(len(numbers))
+        if workers > 1:
+            _SHARED.update(papers=lock.papers, trust=trust)
+            try:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+                self._futures = [self._pool.submit(_verify_chunk, numbers[i::workers])
+                                 for i in range(workers)]
+            finally:
+                _SHARED.clear()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def report(self, number: str) -> VerificationReport:
+        if self._pool is not None:
+            try:
+                for future in self._futures:
+                    self.reports.update(future.result())
+            finally:
+                self.close()
+        if number not in self.reports:
+            self.reports[number] = verify_evidence(number, self.lock.papers[number], self.trust)
+        return self.reports[number]
 
 
 def check_bib(path: Path, data: bytes, lock: LockFile | None, lock_path: Path,
               fields: FieldNames, trust: TrustRoot,
               fetch_missing: Callable[[str], dict | None] | None = None) -> CheckResult:
     """Findings for one file; ``fetch_missing`` (``--online``) supplies absent evidence."""
+    verifier = EvidenceVerifier(lock or LockFile(), trust)
+    try:
+        return _check(path, data, lock, lock_path, fields, verifier, fetch_missing)
+    finally:
+        verifier.close()
+
+
+def _check(path: Path, data: bytes, lock: LockFile | None, lock_path: Path,
+           fields: FieldNames, verifier: EvidenceVerifier,
+           fetch_missing: Callable[[str], dict | None] | None) -> CheckResult:
     label = str(path)
     bib = parse(data, label)
     findings = [Finding(label, p.line, p.key, p.message) for p in bib.problems]
@@ -83,7 +146,7 @@ def check_bib(path: Path, data: bytes, lock: LockFile | None, lock_path: Path,
         findings.append(Finding(label, None, None,
                                 f"no lock file at {lock_path}; run pith-bib annotate"))
         return CheckResult(label, len(bib.entries), len(rows), findings)
-    lock = lock or LockFile()
+    lock = verifier.lock
     full = _full_numbers(lock, numbers)
     if fetch_missing is not None:
         for short, number in list(full.items()):
@@ -93,7 +156,6 @@ def check_bib(path: Path, data: bytes, lock: LockFile | None, lock_path: Path,
                     found_number, evidence = fetched["number"], fetched["evidence"]
                     lock.papers[found_number] = evidence
                     full[short] = found_number
-    reports = _verify_all(lock, {n for n in full.values() if n}, trust)
     for entry, ids, query, problem, existing in rows:
         def add(message: str, entry=entry) -> None:
             findings.append(Finding(label, entry.line, entry.key, message))
@@ -114,7 +176,7 @@ def check_bib(path: Path, data: bytes, lock: LockFile | None, lock_path: Path,
         if number is None:
             add(f"{existing} has no evidence in the lock file {lock_path.name}")
             continue
-        report = reports[number]
+        report = verifier.report(number)
         if not report.ok:
             add(f"evidence for {number} in the lock file does not verify: "
                 + "; ".join(report.reasons[:2]))

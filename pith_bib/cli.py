@@ -362,13 +362,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
         def fetch(ident: str) -> dict | None:
             from .resolver import Query
-            from .verify import evidence_of
+            from .verify import EncodedEvidence
 
             resolution = resolver.resolve(Query("pith", ident, None, f"pith:{ident}"))
             if not resolution.ok or resolution.report is None:
                 return None
-            return {"number": resolution.pith_number,
-                    "evidence": evidence_of(resolution.document or b"", resolution.report)}
+            evidence = resolution.lock_evidence()
+            if isinstance(evidence, EncodedEvidence):
+                evidence = evidence.decode()
+            return {"number": resolution.pith_number, "evidence": evidence}
 
     results = []
     for name in args.files:

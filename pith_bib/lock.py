@@ -22,6 +22,7 @@ from typing import Any
 
 from .atomic import write_atomic
 from .errors import LockFileError
+from .verify import EncodedEvidence
 
 LOCK_VERSION = 1
 LOCK_SUFFIX = ".pith-lock.json"
@@ -38,13 +39,14 @@ def _line(value: Any) -> str:
 
 @dataclass
 class LockFile:
-    papers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    papers: dict[str, Any] = field(default_factory=dict)  # number → evidence (dict or encoded)
     not_found: dict[str, str] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
 
     def evidence(self, pith_number: str) -> dict[str, Any] | None:
-        return self.papers.get(pith_number)
+        value = self.papers.get(pith_number)
+        return value.decode() if isinstance(value, EncodedEvidence) else value
 
     def to_bytes(self) -> bytes:
         lines = ["{", f'"lock_version":{LOCK_VERSION},', '"generator":"pith-bib",']
@@ -54,7 +56,8 @@ class LockFile:
         items = sorted(self.papers.items())
         for index, (number, evidence) in enumerate(items):
             comma = "," if index < len(items) - 1 else ""
-            lines.append(f"{_line(number)}:{_line(evidence)}{comma}")
+            encoded = evidence if isinstance(evidence, EncodedEvidence) else _line(evidence)
+            lines.append(f"{_line(number)}:{encoded}{comma}")
         lines.append("}")
         lines.append("}")
         return ("\n".join(lines) + "\n").encode("utf-8")
@@ -81,7 +84,8 @@ class LockFile:
     def mapping(self) -> dict[tuple[str, str], str]:
         """Alias → pith number, from the records (used by the resolver before any mirror)."""
         known: dict[tuple[str, str], str] = {}
-        for number, evidence in self.papers.items():
+        for number in self.papers:
+            evidence = self.evidence(number) or {}
             source = (evidence.get("record") or {}).get("source") or {}
             arxiv_id, version = source.get("id"), source.get("version")
             if isinstance(arxiv_id, str):

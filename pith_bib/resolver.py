@@ -25,7 +25,7 @@ from .errors import CacheError, FetchError, PithNumberError, UsageError
 from .ids import normalise_doi, parse_arxiv_id
 from .mirrors import Mirror
 from .trust import TrustRoot
-from .verify import VerificationReport, verify_document
+from .verify import EncodedEvidence, VerificationReport, evidence_of, verify_document
 
 NOT_FOUND = "not-found"
 UNAVAILABLE = "unavailable"
@@ -92,10 +92,18 @@ class Resolution:
     reasons: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     document: bytes | None = None
+    evidence: EncodedEvidence | None = None
 
     @property
     def ok(self) -> bool:
         return self.status in OK_STATUSES
+
+    def lock_evidence(self) -> dict[str, Any] | EncodedEvidence:
+        """What the lock file keeps for this document (from the cache when it has it)."""
+        if self.evidence is not None:
+            return self.evidence
+        assert self.report is not None and self.document is not None
+        return evidence_of(self.document, self.report)
 
     def to_dict(self) -> dict[str, Any]:
         report = self.report
@@ -173,6 +181,18 @@ class Resolver:
         total, done = len(unique), 0
         results: dict[tuple[str, str, int | None], Resolution] = {}
         lock = threading.Lock()
+        # Cache hits are pure CPU work: done here, in this thread, because
+        # threads would only fight over the GIL. The pool is for the network.
+        pending = []
+        for query in unique.values():
+            hit = self._from_cache(query)
+            if hit is None:
+                pending.append(query)
+                continue
+            results[query.key] = hit
+            done += 1
+            if progress is not None:
+                progress(done, total)
 
         def work(query: Query) -> None:
             nonlocal done
@@ -183,12 +203,12 @@ class Resolver:
                 if progress is not None:
                     progress(done, total)
 
-        if self.jobs == 1 or total <= 1:
-            for query in unique.values():
+        if self.jobs == 1 or len(pending) <= 1:
+            for query in pending:
                 work(query)
         else:
-            with ThreadPoolExecutor(max_workers=min(self.jobs, total)) as pool:
-                list(pool.map(work, unique.values()))
+            with ThreadPoolExecutor(max_workers=min(self.jobs, len(pending))) as pool:
+                list(pool.map(work, pending))
         out = []
         for query in items:
             shared = results[query.key]
@@ -196,6 +216,36 @@ class Resolver:
         return out
 
     # -- steps ---------------------------------------------------------------------
+    def _from_cache(self, query: Query) -> Resolution | None:
+        """The answer from the lock mapping and the cache's stored verdicts alone, if any."""
+        if self.cache is None or (query.kind == "pith" and len(query.value) != 26):
+            return None
+        if query.kind == "pith":
+            candidates = [(query.value, "given")]
+        else:
+            keys = [(query.kind, query.value)]
+            if query.kind == "arxiv" and query.version:
+                keys.insert(0, ("arxiv_version", f"{query.value}v{query.version}"))
+            candidates = []
+            for key in keys:
+                for number, source in ((self.known.get(key), "lock"),
+                                       (self.cache.lookup(*key), "cache")):
+                    if number:
+                        candidates.append((number.rsplit(":", 1)[-1], source))
+        for pith_id, mapped_by in candidates:
+            try:
+                verdict = self.cache.get_verdict(pith_id, self.trust)
+            except CacheError:
+                return None
+            if verdict is None or verdict.evidence is None or \
+                    _matches_request(query, verdict.report) is not None:
+                continue
+            result = Resolution(query)
+            self._accept(result, None, verdict.report, "cache", mapped_by)
+            result.evidence = verdict.evidence
+            return result
+        return None
+
     def _candidates(self, query: Query, result: Resolution) -> list[tuple[str, str]]:
         """(pith ID, who named it) in order of preference, without duplicates."""
         found: list[tuple[str, str]] = []
@@ -246,7 +296,7 @@ class Resolver:
                 break
         return found
 
-    def _accept(self, result: Resolution, data: bytes, report: VerificationReport,
+    def _accept(self, result: Resolution, data: bytes | None, report: VerificationReport,
                 source: str, mapped_by: str) -> None:
         result.status = report.status
         result.pith_number = report.pith_number
@@ -328,4 +378,5 @@ class Resolver:
 
 def _copy_for(shared: Resolution, query: Query) -> Resolution:
     return Resolution(query, shared.status, shared.pith_number, shared.report, shared.source,
-                      shared.mapped_by, list(shared.reasons), list(shared.notes), shared.document)
+                      shared.mapped_by, list(shared.reasons), list(shared.notes), shared.document,
+                      shared.evidence)

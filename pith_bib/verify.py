@@ -768,6 +768,26 @@ def evidence_of(data: bytes, report: VerificationReport) -> dict[str, Any]:
             "title_event": snapshots[-1] if snapshots else None}
 
 
+class EncodedEvidence(str):
+    """Evidence already serialised as the lock file writes it (sorted, compact JSON).
+
+    Why: the cache keeps each document's evidence in this form, so a warm
+    annotate copies it into the lock without parsing a whole document or
+    encoding the evidence again.
+    """
+
+    def decode(self) -> dict[str, Any]:  # type: ignore[override]
+        value = json.loads(self)
+        if not isinstance(value, dict):
+            raise ValueError("evidence is not an object")
+        return value
+
+
+def encode_evidence(evidence: dict[str, Any]) -> EncodedEvidence:
+    return EncodedEvidence(json.dumps(evidence, sort_keys=True, separators=(",", ":"),
+                                      ensure_ascii=False))
+
+
 def verify_evidence(pith_number_text: str, evidence: Any,
                     trust: TrustRoot | None = None) -> VerificationReport:
     """Re-verify lock-file evidence offline: the same checks, on the minimal parts.

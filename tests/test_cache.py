@@ -192,3 +192,29 @@ def test_a_damaged_verdict_is_not_reused(tmp_path: Path) -> None:
     resolver = Settings(mirrors=[], cache_dir=tmp_path, offline=True).resolver()
     result = resolver.resolve(parse_query("pith:2018:" + pid))
     assert result.status == "verified" and result.report.arxiv_id == "1802.04924"
+
+
+def test_verdict_carries_lock_evidence_without_reading_the_document(tmp_path: Path) -> None:
+    from pith_bib.lock import LockFile
+    from pith_bib.verify import evidence_of
+
+    cache = Cache(tmp_path / "c")
+    data = seed_bytes("001_702a4949302f7c0a.txt")
+    report = verify_document(data)
+    cache.put(data, report)
+    pid = "DM6GBYSNJHDMWLODXZBVEPYJHJ"
+    for document in (tmp_path / "c" / "v1" / "objects").glob("*/*.json"):
+        document.unlink()  # the verdict path must not need it
+    verdict = cache.get_verdict(pid, TrustRoot.default())
+    assert verdict is not None and verdict.evidence is not None
+    assert verdict.evidence.decode() == evidence_of(data, report)
+    from_cache, from_document = LockFile(), LockFile()
+    from_cache.papers[report.pith_number] = verdict.evidence  # type: ignore[index]
+    from_document.papers[report.pith_number] = evidence_of(data, report)  # type: ignore[index]
+    assert from_cache.to_bytes() == from_document.to_bytes()
+    assert cache.get_verified(pid, TrustRoot.default()) is None  # the document is gone
+    (evidence_file,) = (tmp_path / "c" / "v1" / "evidence").glob("*/*.json")
+    evidence_file.write_bytes(evidence_file.read_bytes().replace(b"1802.04924", b"1802.04925"))
+    damaged = cache.get_verdict(pid, TrustRoot.default())
+    assert damaged is not None and damaged.evidence is None  # re-hashed: refused
+    assert not evidence_file.exists()

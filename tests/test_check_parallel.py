@@ -1,0 +1,51 @@
+"""check's worker processes: the same findings as the in-process path, tampering included."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pith_bib import check as check_module
+from pith_bib.annotate import FieldNames
+from pith_bib.check import check_bib
+from pith_bib.lock import load_lock
+from pith_bib.trust import TrustRoot
+from tests.cli_support import mirror_for_bib, run_cli, trust_args
+from tests.support import fixed_key
+
+
+@pytest.fixture
+def annotated(tmp_path: Path) -> tuple[Path, Path]:
+    bib = tmp_path / "many.bib"
+    bib.write_text("".join(
+        f"@article{{paper{i},\n  title = {{Paper number {i}}},\n  eprint = {{2101.{i:05d}}},\n"
+        "  archivePrefix = {arXiv}\n}\n\n" for i in range(1, 13)))
+    mirror_for_bib(bib, tmp_path / "mirror")
+    result = run_cli("annotate", "--offline", "--mirror", str(tmp_path / "mirror"),
+                     *trust_args(), str(bib), cache=tmp_path / "cache")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return bib, tmp_path / "many.pith-lock.json"
+
+
+def _findings(bib: Path, lock_path: Path) -> list[str]:
+    trust = TrustRoot.default().with_key(bytes(fixed_key(11).verify_key))
+    result = check_bib(bib, bib.read_bytes(), load_lock(lock_path), lock_path, FieldNames(),
+                       trust)
+    return [str(f) for f in result.findings]
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_workers_find_exactly_the_tampered_paper(annotated: tuple[Path, Path], workers: int,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    bib, lock_path = annotated
+    monkeypatch.setattr(check_module, "_workers", lambda count: workers)
+    assert _findings(bib, lock_path) == []
+    lock = json.loads(lock_path.read_text())
+    number = sorted(lock["papers"])[5]
+    lock["papers"][number]["receipt"]["signature_b64"] = \
+        lock["papers"][sorted(lock["papers"])[6]]["receipt"]["signature_b64"]
+    lock_path.write_text(json.dumps(lock))
+    (finding,) = _findings(bib, lock_path)
+    assert f"evidence for {number} in the lock file does not verify" in finding
