@@ -735,12 +735,18 @@ def verify_document(data: bytes, trust: TrustRoot | None = None) -> Verification
             checker.fail("not a Pith document (no bundle_type or state_type)")
     except Exception as exc:  # a check tripped over malformed data: fail closed
         checker.fail(f"document could not be checked ({type(exc).__name__}: {exc})")
+    return _conclude(report, checker, VERIFIED if report.kind == "bundle" else RECORD_VERIFIED)
+
+
+def _conclude(report: VerificationReport, checker: _Checker, ok_status: str
+              ) -> VerificationReport:
+    """Fail closed: ``ok_status`` only when nothing failed and a pinned key signed."""
     report.reasons = checker.reasons
     if checker.keys_used:
         report.key_id = checker.keys_used[0].label
         report.key_fingerprints = [k.fingerprint for k in checker.keys_used]
     if not checker.reasons and checker.keys_used:
-        report.status = VERIFIED if report.kind == "bundle" else RECORD_VERIFIED
+        report.status = ok_status
     elif not checker.reasons:
         report.reasons.append("no signature was checked")
     return report
@@ -805,17 +811,9 @@ def verify_evidence(pith_number_text: str, evidence: Any,
             _check_evidence(checker, pith_number_text, evidence, report)
     except Exception as exc:  # malformed evidence: fail closed
         checker.fail(f"evidence could not be checked ({type(exc).__name__}: {exc})")
-    report.reasons = checker.reasons
-    if checker.keys_used:
-        report.key_id = checker.keys_used[0].label
-        report.key_fingerprints = [k.fingerprint for k in checker.keys_used]
-    if not report.reasons and checker.keys_used:
-        signed_title = isinstance(evidence, dict) and \
-            isinstance((evidence.get("title_event") or {}).get("signature"), dict)
-        report.status = VERIFIED if signed_title else RECORD_VERIFIED
-    elif not report.reasons:
-        report.reasons.append("no signature was checked")
-    return report
+    signed_title = isinstance(evidence, dict) and \
+        isinstance((evidence.get("title_event") or {}).get("signature"), dict)
+    return _conclude(report, checker, VERIFIED if signed_title else RECORD_VERIFIED)
 
 
 def _check_evidence(checker: _Checker, number: str, evidence: dict[str, Any],
