@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -62,7 +63,9 @@ def _verify_chunk(numbers: list[str]) -> list[tuple[str, VerificationReport]]:
 
 
 def _workers(count: int) -> int:
-    if count < PARALLEL_THRESHOLD or "fork" not in multiprocessing.get_all_start_methods():
+    # fork only where it is safe and cheap (Linux); macOS system libraries are
+    # not fork-safe and spawning would re-import everything, costing more than it saves.
+    if count < PARALLEL_THRESHOLD or not sys.platform.startswith("linux"):
         return 1
     try:
         cores = len(os.sched_getaffinity(0))

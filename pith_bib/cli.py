@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -350,10 +350,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .check import check_bib
     from .lock import load_lock
 
-    _load_config_settings(args)
+    settings = settings_from(args, _load_config_settings(args))
     fields = _fields(args)
     _single_lock_guard(args, args.files)
-    settings = settings_from(args, _load_config_settings(args))
     trust = settings.trust_root()
     fetch = None
     if args.online:
@@ -473,12 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--json", action="store_true")
     cache.set_defaults(handler=cmd_cache)
 
-    for register in _EXTRA_COMMANDS:
-        register(sub)
     return parser
-
-
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

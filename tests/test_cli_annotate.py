@@ -6,6 +6,8 @@ import json
 import socket
 from pathlib import Path
 
+import pytest
+
 from pith_bib.bibfile import parse
 from pith_bib.lock import load_lock
 from tests.bibdiff import only_our_fields_added
@@ -237,3 +239,17 @@ def test_lock_option_and_lock_diffs_one_line_per_paper(tmp_path: Path) -> None:
     assert len(paper_lines) == len(ZOTERO_EXPECTED)
     assert paper_lines == sorted(paper_lines)
     assert not (tmp_path / "zotero-biblatex.pith-lock.json").exists()
+
+
+def test_progress_bar_only_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    from pith_bib.cli import Progress
+
+    bar = Progress("refs.bib", enabled=True)
+    for done in range(1, 41):
+        bar(done, 40)
+    shown = capsys.readouterr().err
+    assert "\rrefs.bib [" in shown and shown.endswith("40/40\n")
+    quiet = Progress("refs.bib", enabled=False)
+    for done in range(1, 41):
+        quiet(done, 40)
+    assert capsys.readouterr().err == ""
