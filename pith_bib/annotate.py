@@ -26,7 +26,7 @@ from .canonical import parse_pith_number
 from .errors import PithBibError, PithNumberError
 from .ids import Identifiers, extract
 from .lock import LockFile
-from .resolver import Query, Resolution, Resolver
+from .resolver import Query, Resolution, Resolver, version_note
 from .titles import titles_match
 from .trust import TrustRoot
 from .verify import verify_evidence
@@ -110,7 +110,8 @@ class Planner:
     """Turns resolutions into edits and lock entries for one parsed file."""
 
     def __init__(self, bib: BibFile, path: str, fields: FieldNames, old_lock: LockFile | None,
-                 check_titles: bool = True, trust: TrustRoot | None = None) -> None:
+                 check_titles: bool = True, trust: TrustRoot | None = None,
+                 lock_aliases: dict[tuple[str, str], str] | None = None) -> None:
         self.bib = bib
         self.path = path
         self.fields = fields
@@ -118,7 +119,9 @@ class Planner:
         self.check_titles = check_titles
         self.trust = trust or TrustRoot.default()
         self.lock = LockFile()
-        self._lock_aliases = old_lock.mapping() if old_lock is not None else {}
+        if lock_aliases is None:
+            lock_aliases = old_lock.mapping() if old_lock is not None else {}
+        self._lock_aliases = lock_aliases
 
     def from_lock(self, query: Query, failed: Resolution) -> Resolution | None:
         """A failed lookup answered by the committed lock file's evidence, re-verified.
@@ -131,9 +134,7 @@ class Planner:
         if self.old_lock is None or failed.status not in ("not-found", "unavailable"):
             return None
         if query.kind == "pith":
-            matches = [n for n in self.old_lock.papers
-                       if n.rsplit(":", 1)[-1].startswith(query.value)]
-            number = matches[0] if len(matches) == 1 else None
+            number = self.old_lock.full_numbers([query.value])[query.value]
         else:
             number = self._lock_aliases.get((query.kind, query.value.lower()))
         evidence = self.old_lock.evidence(number) if number else None
@@ -142,21 +143,11 @@ class Planner:
         report = verify_evidence(number, evidence, self.trust)
         if not report.ok:
             return None
-        resolution = Resolution(query, status=report.status, pith_number=report.pith_number,
-                                report=report, source="lock", mapped_by="lock",
-                                notes=[*failed.reasons])
-        if query.kind == "arxiv" and query.version and report.arxiv_version != query.version:
-            resolution.notes.append(f"asked for {query.value}v{query.version}; the record is "
-                                    f"v{report.arxiv_version}")
-        return resolution
-
-    def _evidence(self, resolution: Resolution) -> Any:
-        assert resolution.report is not None and resolution.pith_number is not None
-        if resolution.source == "lock" and self.old_lock is not None:
-            evidence = self.old_lock.evidence(resolution.pith_number)
-            assert evidence is not None
-            return evidence
-        return resolution.lock_evidence()
+        note = version_note(query, report)
+        return Resolution(query, status=report.status, pith_number=report.pith_number,
+                          report=report, source="lock", mapped_by="lock",
+                          notes=[*failed.reasons, *([note] if note else [])],
+                          evidence=evidence)
 
     def keep_old_evidence(self, number: str | None) -> None:
         if number and self.old_lock is not None:
@@ -213,9 +204,9 @@ class Planner:
                                    f"keeping {existing_status}")
             self.keep_old_evidence(number)
             if number not in self.lock.papers:
-                self.lock.papers[number] = self._evidence(resolution)
+                self.lock.papers[number] = resolution.lock_evidence()
             return outcome
-        self.lock.papers[number] = self._evidence(resolution)
+        self.lock.papers[number] = resolution.lock_evidence()
         changed = False
         if existing != number:
             self.bib.set_field(entry, self.fields.pith, number)
@@ -263,7 +254,11 @@ def plan(path: Path, data: bytes, resolver: Resolver, fields: FieldNames,
         ]
         result.error = "the file has malformed entries; it was not changed"
         return result
-    planner = Planner(bib, str(path), fields, old_lock, trust=resolver.trust)
+    # the lock names the papers this file used: resolver and planner both map through it
+    lock_aliases = old_lock.mapping() if old_lock is not None else {}
+    resolver.known = lock_aliases
+    planner = Planner(bib, str(path), fields, old_lock, trust=resolver.trust,
+                      lock_aliases=lock_aliases)
     prepared = []
     for entry in bib.entries:
         ids = extract(entry)

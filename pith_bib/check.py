@@ -150,7 +150,7 @@ def _check(path: Path, data: bytes, lock: LockFile | None, lock_path: Path,
                                 f"no lock file at {lock_path}; run pith-bib annotate"))
         return CheckResult(label, len(bib.entries), len(rows), findings)
     lock = verifier.lock
-    full = _full_numbers(lock, numbers)
+    full = lock.full_numbers(numbers)
     if fetch_missing is not None:
         for short, number in list(full.items()):
             if number is None:
@@ -193,15 +193,3 @@ def _check(path: Path, data: bytes, lock: LockFile | None, lock_path: Path,
             add(f"{fields.pith} is {existing!r}; write the full number {number}")
     return CheckResult(label, len(bib.entries), len(rows), findings)
 
-
-def _full_numbers(lock: LockFile, ids: set[str]) -> dict[str, str | None]:
-    """pith ID (possibly a short prefix) → the full number in the lock, if exactly one."""
-    by_id = {number.rsplit(":", 1)[-1]: number for number in lock.papers}
-    out: dict[str, str | None] = {}
-    for ident in ids:
-        if ident in by_id:
-            out[ident] = by_id[ident]
-            continue
-        matches = [n for i, n in by_id.items() if i.startswith(ident)]
-        out[ident] = matches[0] if len(matches) == 1 else None
-    return out

@@ -200,13 +200,11 @@ def _load_config_settings(args: argparse.Namespace) -> Any:
 
     config = _config_for(args)
     settings = Settings()
-    mapping = {"mirrors": "mirrors", "lookup_pattern": "lookup_pattern", "jobs": "jobs",
-               "per_host": "per_host", "rate": "rate", "contact": "contact",
-               "trust_keys": "trust_keys", "offline": "offline", "timeout": "timeout"}
-    for key, attribute in mapping.items():
-        if config.get(key) is not None:
-            value = config.get(key)
-            setattr(settings, attribute, list(value) if isinstance(value, list) else value)
+    for key in ("lookup_pattern", "jobs", "per_host", "rate", "contact", "trust_keys",
+                "offline", "timeout"):  # config keys named like Settings attributes
+        value = config.get(key)
+        if value is not None:
+            setattr(settings, key, list(value) if isinstance(value, list) else value)
     if config.get("mirrors"):
         base = config.path.parent if config.path else Path.cwd()
         settings.mirrors = [m if "://" in m else str((base / m).resolve())
@@ -301,7 +299,6 @@ def run_annotate(args: argparse.Namespace, files: list[str], quiet: bool = False
         old_lock = load_lock(lock_path)
         if resolver is None:
             resolver = settings.resolver()
-        resolver.known = old_lock.mapping() if old_lock else {}
         progress = Progress(f"{path.name}")
         result = plan(path, data, resolver, fields, old_lock, progress)
         progress.close()

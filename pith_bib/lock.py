@@ -16,6 +16,7 @@ Nothing in it is trusted: ``check`` verifies every piece it uses.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,18 @@ class LockFile:
                                 ) from None
         write_atomic(target, data)
         return True
+
+    def full_numbers(self, ids: Iterable[str]) -> dict[str, str | None]:
+        """pith ID (or a short prefix of one) → the full number here, if exactly one."""
+        by_id = {number.rsplit(":", 1)[-1]: number for number in self.papers}
+        out: dict[str, str | None] = {}
+        for ident in ids:
+            if ident in by_id:
+                out[ident] = by_id[ident]
+                continue
+            matches = [n for i, n in by_id.items() if i.startswith(ident)]
+            out[ident] = matches[0] if len(matches) == 1 else None
+        return out
 
     def mapping(self) -> dict[tuple[str, str], str]:
         """Alias → pith number, from the records (used by the resolver before any mirror)."""

@@ -92,7 +92,7 @@ class Resolution:
     reasons: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     document: bytes | None = None
-    evidence: EncodedEvidence | None = None
+    evidence: dict[str, Any] | EncodedEvidence | None = None  # when known without a document
 
     @property
     def ok(self) -> bool:
@@ -119,6 +119,21 @@ class Resolution:
             "reasons": self.reasons,
             "notes": self.notes,
         }
+
+
+def alias_keys(query: Query) -> list[tuple[str, str]]:
+    """The alias index keys that name an arXiv/DOI query, most specific first."""
+    keys = [(query.kind, query.value)]
+    if query.kind == "arxiv" and query.version:
+        keys.insert(0, ("arxiv_version", f"{query.value}v{query.version}"))
+    return keys
+
+
+def version_note(query: Query, report: VerificationReport) -> str | None:
+    """Say so when the record is another version than the one asked for."""
+    if query.kind == "arxiv" and query.version and report.arxiv_version != query.version:
+        return f"asked for {query.value}v{query.version}; the record is v{report.arxiv_version}"
+    return None
 
 
 def _matches_request(query: Query, report: VerificationReport) -> str | None:
@@ -159,7 +174,6 @@ class Resolver:
         self.cache = cache
         self.known = dict(known or {})
         self.jobs = max(1, jobs)
-        self._cache_lock = threading.Lock()
 
     # -- public --------------------------------------------------------------------
     def resolve(self, query: Query) -> Resolution:
@@ -223,11 +237,8 @@ class Resolver:
         if query.kind == "pith":
             candidates = [(query.value, "given")]
         else:
-            keys = [(query.kind, query.value)]
-            if query.kind == "arxiv" and query.version:
-                keys.insert(0, ("arxiv_version", f"{query.value}v{query.version}"))
             candidates = []
-            for key in keys:
+            for key in alias_keys(query):
                 for number, source in ((self.known.get(key), "lock"),
                                        (self.cache.lookup(*key), "cache")):
                     if number:
@@ -274,9 +285,7 @@ class Resolver:
                         f"pith:{query.value} is a short form; no cache or local mirror knows a "
                         "full number starting with it (give the full 26-character ID)")
             return found
-        alias_kinds = [(query.kind, query.value)]
-        if query.kind == "arxiv" and query.version:
-            alias_kinds.insert(0, ("arxiv_version", f"{query.value}v{query.version}"))
+        alias_kinds = alias_keys(query)
         for kind, value in alias_kinds:
             add(self.known.get((kind, value)), "lock")
             if self.cache is not None:
@@ -307,11 +316,9 @@ class Resolver:
         # What failed on the way (a tampered mirror, a timeout) stays visible as notes.
         result.notes.extend(result.reasons)
         result.reasons = []
-        query = result.query
-        if query.kind == "arxiv" and query.version and report.arxiv_version != query.version:
-            result.notes.append(
-                f"asked for {query.value}v{query.version}; the record is "
-                f"v{report.arxiv_version}")
+        note = version_note(result.query, report)
+        if note is not None:
+            result.notes.append(note)
 
     def _check(self, data: bytes, query: Query) -> tuple[VerificationReport, str | None]:
         report = verify_document(data, self.trust)
