@@ -1,15 +1,19 @@
 """Decide, entry by entry, what pith-bib may write, and write it safely.
 
-The rules, in the order users care about them:
+A pipeline of small stages (bibtexparser v2's shape): parse → identify →
+resolve → **decide** → apply → write. Deciding is pure: :func:`decide` turns an
+entry, its resolution and the committed lock into a :class:`Decision` (a
+status, the fields to write, what the new lock records) and edits nothing;
+:func:`plan` applies the decisions. The rules, in the order users care:
 
 - a file whose parsing found any problem is never written;
-- only a document that verified, for the paper the entry names, whose signed
-  title does not clearly contradict the entry's title, produces a number;
+- only a document that verified, for the paper the entry names (the policy:
+  arXiv id, DOI, title, authors), produces a number;
 - an existing ``pith`` field that no longer verifies, names another paper, or
   cannot be checked right now (network down) is reported and kept as it is;
-- nothing is written when nothing changes, so a re-run gives identical bytes,
-  and the file is re-read just before writing so a concurrent rewrite (Zotero
-  exporting) is never overwritten.
+- a status is never kept when the evidence at hand does not support it;
+- nothing is written when nothing changes, and the file is re-read just before
+  writing so a concurrent rewrite (Zotero exporting) is never overwritten.
 """
 
 from __future__ import annotations
@@ -23,24 +27,17 @@ from typing import Any
 from .atomic import write_atomic
 from .bibfile import BibFile, Entry, parse
 from .canonical import parse_pith_number
+from .entry_query import FieldNames, claims_for, query_for
 from .errors import PithBibError, PithNumberError
+from .evidence import verify_evidence
 from .ids import Identifiers, extract
 from .lock import LockFile
-from .resolver import Query, Resolution, Resolver, version_note
-from .titles import titles_match
+from .policy import Policy, Query, Status, judge_all, status_for, status_rank
+from .resolver import Resolution, Resolver
 from .trust import TrustRoot
-from .verify import verify_evidence
 
-# Entry statuses that are findings (exit 1); the rest are information.
-PROBLEMS = frozenset({"invalid", "unavailable", "conflict", "title-mismatch", "pith-mismatch",
-                      "malformed"})
-_RANK = {"record-verified": 1, "verified": 2}
-
-
-@dataclass(frozen=True)
-class FieldNames:
-    pith: str = "pith"
-    status: str = "pith_status"
+__all__ = ["Decision", "EntryOutcome", "FieldNames", "FileResult", "LockContext", "decide",
+           "plan", "write_result"]
 
 
 @dataclass
@@ -49,21 +46,33 @@ class EntryOutcome:
     key: str
     line: int
     identifier: str | None = None
-    status: str = "no-identifier"
+    status: Status = Status.NO_IDENTIFIER
     action: str = "none"
     pith_number: str | None = None
     source: str | None = None
     reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def is_problem(self) -> bool:
-        return self.status in PROBLEMS
+        return self.status.is_problem
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.path, "key": self.key, "line": self.line,
                 "identifier": self.identifier, "pith_number": self.pith_number,
-                "status": self.status, "action": self.action, "source": self.source,
-                "reasons": self.reasons}
+                "status": self.status.value, "action": self.action, "source": self.source,
+                "reasons": self.reasons, "warnings": self.warnings}
+
+
+@dataclass
+class Decision:
+    """What one entry gets: nothing here has been applied yet."""
+
+    outcome: EntryOutcome
+    writes: dict[str, str] = field(default_factory=dict)  # field name → new value
+    evidence: dict[str, Any] = field(default_factory=dict)  # pith number → lock evidence
+    refused: dict[str, str] = field(default_factory=dict)  # query key → reason
+    not_found: dict[str, str] = field(default_factory=dict)  # query key → "not-found"
 
 
 @dataclass
@@ -83,200 +92,200 @@ class FileResult:
         return self.new_bytes is not None and self.new_bytes != self.original
 
 
-def query_for(entry: Entry, ids: Identifiers, fields: FieldNames
-              ) -> tuple[Query | None, str | None]:
-    """What to resolve for an entry, or (None, reason) when it cannot be resolved."""
-    existing = entry.get(fields.pith)
-    if ids.arxiv_id is None and ids.conflicts:
-        return None, ids.conflicts[0]
-    if existing:
-        try:
-            number = parse_pith_number(existing)
-        except PithNumberError as exc:
-            return None, f"the {fields.pith} field is not a pith number: {exc}"
-        return Query("pith", number.id, None, str(number)), None
-    if ids.arxiv_id:
-        return Query("arxiv", ids.arxiv_id, ids.arxiv_version, ids.arxiv or ids.arxiv_id), None
-    if ids.doi:
-        return Query("doi", ids.doi, None, ids.doi), None
-    return None, None
+@dataclass(frozen=True)
+class LockContext:
+    """The committed lock, and what its evidence can still prove offline."""
 
+    old: LockFile | None
+    aliases: dict[tuple[str, str], str]
+    trust: TrustRoot
 
-def not_found_key(query: Query) -> str:
-    return f"{query.kind}:{query.value}"
+    @classmethod
+    def of(cls, old: LockFile | None, trust: TrustRoot) -> LockContext:
+        return cls(old, old.mapping() if old is not None else {}, trust)
 
+    def evidence(self, number: str | None) -> dict[str, Any] | None:
+        return self.old.evidence(number) if number and self.old is not None else None
 
-class Planner:
-    """Turns resolutions into edits and lock entries for one parsed file."""
+    def number_for(self, query: Query) -> str | None:
+        if self.old is None:
+            return None
+        if query.kind == "pith":
+            return self.old.full_numbers([query.value])[query.value]
+        return next((self.aliases[k] for k in query.alias_keys() if k in self.aliases), None)
 
-    def __init__(self, bib: BibFile, path: str, fields: FieldNames, old_lock: LockFile | None,
-                 check_titles: bool = True, trust: TrustRoot | None = None,
-                 lock_aliases: dict[tuple[str, str], str] | None = None) -> None:
-        self.bib = bib
-        self.path = path
-        self.fields = fields
-        self.old_lock = old_lock
-        self.check_titles = check_titles
-        self.trust = trust or TrustRoot.default()
-        self.lock = LockFile()
-        if lock_aliases is None:
-            lock_aliases = old_lock.mapping() if old_lock is not None else {}
-        self._lock_aliases = lock_aliases
-
-    def from_lock(self, query: Query, failed: Resolution) -> Resolution | None:
-        """A failed lookup answered by the committed lock file's evidence, re-verified.
+    def resolve(self, query: Query, failed: Resolution | None = None,
+                number: str | None = None) -> Resolution | None:
+        """The committed lock's evidence for ``query``, re-verified offline, if it verifies.
 
         Why: a fresh clone, a new machine or a Zotero rewrite on a plane has no
         cache and no network, yet the lock holds signed evidence for every
-        number the bibliography used. That evidence verifies offline exactly as
-        ``check`` verifies it, so losing the network must not lose the number.
+        number the bibliography used; losing the network must not lose it.
         """
-        if self.old_lock is None or failed.status not in ("not-found", "unavailable"):
-            return None
-        if query.kind == "pith":
-            number = self.old_lock.full_numbers([query.value])[query.value]
-        else:
-            number = self._lock_aliases.get((query.kind, query.value.lower()))
-        evidence = self.old_lock.evidence(number) if number else None
+        number = number or self.number_for(query)
+        evidence = self.evidence(number)
         if number is None or evidence is None:
             return None
         report = verify_evidence(number, evidence, self.trust)
         if not report.ok:
             return None
-        note = version_note(query, report)
-        return Resolution(query, status=report.status, pith_number=report.pith_number,
+        return Resolution(query, status=Status(report.status), pith_number=report.pith_number,
                           report=report, source="lock", mapped_by="lock",
-                          notes=[*failed.reasons, *([note] if note else [])],
-                          evidence=evidence)
+                          notes=list(failed.reasons) if failed else [], evidence=evidence)
 
-    def keep_old_evidence(self, number: str | None) -> None:
-        if number and self.old_lock is not None:
-            evidence = self.old_lock.evidence(number)
-            if evidence is not None:
-                self.lock.papers[number] = evidence
 
-    def decide(self, entry: Entry, ids: Identifiers, query: Query | None,
-               problem: str | None, resolution: Resolution | None) -> EntryOutcome:
-        outcome = EntryOutcome(self.path, entry.key, entry.line,
-                               identifier=str(query) if query else (ids.arxiv or ids.doi))
-        existing = entry.get(self.fields.pith)
-        existing_status = entry.get(self.fields.status)
-        if query is None:
-            if problem:
-                outcome.status = "conflict" if ids.conflicts else "invalid"
-                outcome.reasons.append(problem)
-                outcome.action = "kept" if existing else "none"
-            return outcome
-        assert resolution is not None
-        if not resolution.ok:
-            resolution = self.from_lock(query, resolution) or resolution
-        outcome.source = resolution.source
-        if not resolution.ok:
-            return self._failed(outcome, resolution, existing, query)
-        report = resolution.report
-        assert report is not None and resolution.pith_number is not None
-        number = resolution.pith_number
-        outcome.pith_number = number
-        if ids.arxiv_id and report.arxiv_id != ids.arxiv_id:
-            outcome.status = "pith-mismatch"
-            outcome.action = "kept"
-            outcome.reasons.append(
-                f"the {self.fields.pith} field names {number}, which is arXiv "
-                f"{report.arxiv_id}, but the entry says arXiv {ids.arxiv_id}")
-            return outcome
-        title = entry.get("title")
-        if self.check_titles and title and report.title and not titles_match(title,
-                                                                             report.title):
-            outcome.status = "title-mismatch"
-            outcome.action = "kept" if existing else "none"
-            outcome.reasons.append(
-                f"likely wrong identifier: the entry's title is {title!r} but {number} "
-                f"({report.arxiv_id}) is signed as {report.title!r}")
-            self.lock.refused[not_found_key(query)] = f"title-mismatch: {outcome.reasons[-1]}"
-            return outcome
-        outcome.status = resolution.status
-        outcome.reasons.extend(resolution.notes)
-        if existing_status and _RANK.get(existing_status, 0) > _RANK[resolution.status] \
-                and existing and parse_pith_number(existing).matches(number):
-            outcome.status = existing_status
-            outcome.action = "kept"
-            outcome.reasons.append(f"only {resolution.status} evidence is available now; "
-                                   f"keeping {existing_status}")
-            self.keep_old_evidence(number)
-            if number not in self.lock.papers:
-                self.lock.papers[number] = resolution.lock_evidence()
-            return outcome
-        self.lock.papers[number] = resolution.lock_evidence()
-        changed = False
-        if existing != number:
-            self.bib.set_field(entry, self.fields.pith, number)
-            changed = True
-        if existing_status != resolution.status:
-            self.bib.set_field(entry, self.fields.status, resolution.status)
-            changed = True
-        outcome.action = ("updated" if existing else "added") if changed else "unchanged"
-        return outcome
-
-    def _failed(self, outcome: EntryOutcome, resolution: Resolution, existing: str | None,
-                query: Query) -> EntryOutcome:
-        outcome.status = resolution.status
-        outcome.reasons.extend(resolution.reasons or [resolution.status])
+def _no_query(outcome: EntryOutcome, ids: Identifiers, problem: str | None,
+              existing: str | None) -> Decision:
+    if problem:
+        outcome.status = Status.CONFLICT if ids.conflicts else Status.INVALID
+        outcome.reasons.append(problem)
         outcome.action = "kept" if existing else "none"
-        if existing:
-            # never remove or downgrade on failure; keep its evidence if we had it
-            outcome.pith_number = existing
-            with contextlib.suppress(PithNumberError):
-                self.keep_old_evidence(str(parse_pith_number(existing)))
-            if resolution.status == "not-found":
-                outcome.status = "invalid"
-                outcome.reasons.insert(0, f"the {self.fields.pith} field names a pith number "
-                                          "that no source has")
-        elif resolution.status == "not-found":
-            self.lock.not_found[not_found_key(query)] = "not-found"
-        elif resolution.status == "unavailable" and self.old_lock is not None:
-            key = not_found_key(query)
-            if key in self.old_lock.not_found:
-                self.lock.not_found[key] = self.old_lock.not_found[key]
-        return outcome
+    return Decision(outcome)
+
+
+def _failed(outcome: EntryOutcome, resolution: Resolution, existing: str | None,
+            query: Query, locks: LockContext, fields: FieldNames) -> Decision:
+    """No verified document: report it, never remove or downgrade what the entry has."""
+    decision = Decision(outcome)
+    outcome.status = resolution.status
+    outcome.reasons.extend(resolution.reasons or [resolution.status.value])
+    outcome.action = "kept" if existing else "none"
+    key = query.not_found_key
+    if existing:
+        outcome.pith_number = existing
+        with contextlib.suppress(PithNumberError):
+            number = str(parse_pith_number(existing))
+            if (evidence := locks.evidence(number)) is not None:
+                decision.evidence[number] = evidence
+        if resolution.status is Status.NOT_FOUND:
+            outcome.status = Status.INVALID
+            outcome.reasons.insert(0, f"the {fields.pith} field names a pith number that no "
+                                      "source has")
+    elif resolution.status is Status.NOT_FOUND:
+        decision.not_found[key] = Status.NOT_FOUND.value
+    elif resolution.status is Status.UNAVAILABLE and locks.old is not None and \
+            key in locks.old.not_found:
+        decision.not_found[key] = locks.old.not_found[key]
+    return decision
+
+
+def _refused(outcome: EntryOutcome, status: Status, message: str, existing: str | None,
+             query: Query) -> Decision:
+    outcome.status = status
+    outcome.action = "kept" if existing else "none"
+    outcome.reasons.append(message)
+    decision = Decision(outcome)
+    if status is not Status.PITH_MISMATCH:
+        decision.refused[query.not_found_key] = f"{status.value}: {message}"
+    return decision
+
+
+def _supported(resolution: Resolution, existing: str | None, existing_status: str | None,
+               query: Query, locks: LockContext) -> Resolution:
+    """The resolution whose evidence supports the most; never a status nothing supports.
+
+    A hand-written (or older) status that ranks above what was found now is
+    kept only if the committed lock's evidence for the same number proves it.
+    """
+    number = resolution.pith_number
+    if status_rank(existing_status) <= resolution.status.rank or not existing or \
+            number is None or not parse_pith_number(existing).matches(number):
+        return resolution
+    stronger = locks.resolve(query, number=number)
+    if stronger is not None and stronger.status.rank > resolution.status.rank:
+        stronger.notes.append(f"only {resolution.status.value} evidence is available now; "
+                              f"the lock's evidence still proves {stronger.status.value}")
+        return stronger
+    return resolution
+
+
+def decide(entry: Entry, ids: Identifiers, query: Query | None, problem: str | None,
+           resolution: Resolution | None, *, path: str, fields: FieldNames,
+           locks: LockContext, policy: Policy) -> Decision:
+    """Pure: the status, the fields to write and the lock entries for one entry."""
+    outcome = EntryOutcome(path, entry.key, entry.line,
+                           identifier=str(query) if query else (ids.arxiv or ids.doi))
+    existing = entry.get(fields.pith)
+    if query is None:
+        return _no_query(outcome, ids, problem, existing)
+    assert resolution is not None
+    if not resolution.ok:
+        resolution = locks.resolve(query, resolution) or resolution
+    outcome.source = resolution.source
+    if not resolution.ok:
+        return _failed(outcome, resolution, existing, query, locks, fields)
+    report = resolution.report
+    assert report is not None and resolution.pith_number is not None
+    outcome.pith_number = resolution.pith_number
+    blocking, warnings = judge_all(policy, claims_for(entry, ids, query), report)
+    outcome.warnings.extend(w.message for w in warnings)
+    if blocking is not None:
+        return _refused(outcome, status_for(blocking), blocking.message, existing, query)
+    existing_status = entry.get(fields.status)
+    resolution = _supported(resolution, existing, existing_status, query, locks)
+    number = resolution.pith_number
+    assert number is not None
+    outcome.status = resolution.status
+    outcome.source = resolution.source
+    outcome.reasons.extend(n for n in resolution.notes if n not in outcome.warnings)
+    decision = Decision(outcome, evidence={number: resolution.lock_evidence()})
+    if existing != number:
+        decision.writes[fields.pith] = number
+    if existing_status != resolution.status.value:
+        decision.writes[fields.status] = resolution.status.value
+    outcome.action = ("updated" if existing else "added") if decision.writes else "unchanged"
+    return decision
+
+
+def _apply(bib: BibFile, entry: Entry, decision: Decision, lock: LockFile) -> None:
+    for name, value in decision.writes.items():
+        bib.set_field(entry, name, value)
+    lock.papers.update(decision.evidence)
+    lock.refused.update(decision.refused)
+    lock.not_found.update(decision.not_found)
 
 
 def plan(path: Path, data: bytes, resolver: Resolver, fields: FieldNames,
-         old_lock: LockFile | None,
+         old_lock: LockFile | None, *, policy: Policy,
          progress: Callable[[int, int], None] | None = None) -> FileResult:
     """Parse, resolve and decide; nothing is written here."""
     result = FileResult(path, data)
     bib = parse(data, str(path))
     if bib.problems:
         result.outcomes = [
-            EntryOutcome(str(path), problem.key or "-", problem.line, status="malformed",
+            EntryOutcome(str(path), problem.key or "-", problem.line, status=Status.MALFORMED,
                          reasons=[problem.message])
             for problem in bib.problems
         ]
         result.error = "the file has malformed entries; it was not changed"
         return result
-    # the lock names the papers this file used: resolver and planner both map through it
-    lock_aliases = old_lock.mapping() if old_lock is not None else {}
-    resolver.known = lock_aliases
-    planner = Planner(bib, str(path), fields, old_lock, trust=resolver.trust,
-                      lock_aliases=lock_aliases)
+    locks = LockContext.of(old_lock, resolver.trust)
     prepared = []
     for entry in bib.entries:
         ids = extract(entry)
         query, problem = query_for(entry, ids, fields)
         prepared.append((entry, ids, query, problem))
-    resolutions = iter(resolver.resolve_many([q for _, _, q, _ in prepared if q is not None],
-                                             progress))
+    resolutions = iter(resolver.resolve_many(
+        [q for _, _, q, _ in prepared if q is not None], locks.aliases, progress))
+    lock = LockFile()
     for entry, ids, query, problem in prepared:
         resolution = next(resolutions) if query is not None else None
-        result.outcomes.append(planner.decide(entry, ids, query, problem, resolution))
+        decision = decide(entry, ids, query, problem, resolution, path=str(path),
+                          fields=fields, locks=locks, policy=policy)
+        _apply(bib, entry, decision, lock)
+        result.outcomes.append(decision.outcome)
     result.new_bytes = bib.to_bytes() if bib.changed else data
-    result.lock = planner.lock
+    result.lock = lock
     return result
 
 
 def write_result(result: FileResult, output: Path | None = None,
                  lock_path: Path | None = None) -> None:
-    """Write the new .bib (atomically, only if changed) and its lock file."""
+    """Write the lock, then the new .bib (atomically, only if changed).
+
+    The lock goes first: if the .bib write then fails (a full disk), the old
+    .bib with the new lock is a state ``check`` and the next annotate accept.
+    """
     if result.error is not None or result.new_bytes is None:
         return
     target = output or result.path
@@ -289,8 +298,9 @@ def write_result(result: FileResult, output: Path | None = None,
         if current != result.original:
             result.error = "the file changed while it was being annotated; it was not written"
             return
-        write_atomic(target, result.new_bytes)
-        result.wrote = True
     if result.lock is not None and lock_path is not None:
         result.lock_path = lock_path
         result.wrote_lock = result.lock.save(lock_path)
+    if result.changed or output is not None:
+        write_atomic(target, result.new_bytes)
+        result.wrote = True

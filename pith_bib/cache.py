@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,12 +38,13 @@ from platformdirs import user_cache_dir
 from .atomic import write_atomic
 from .canonical import canonical_sha256
 from .errors import CacheError
+from .lock import EncodedEvidence
+from .policy import status_rank
+from .report import VerificationReport
 from .trust import TrustRoot
-from .verify import VERIFIED, EncodedEvidence, VerificationReport, encode_evidence, evidence_of
 
 CACHE_ENV = "PITH_BIB_CACHE_DIR"
 LAYOUT = "v1"
-_STATUS_RANK = {"record-verified": 1, VERIFIED: 2}
 
 
 def default_cache_dir() -> Path:
@@ -65,7 +67,7 @@ class CachedRecord:
 
     def freshness(self) -> tuple[int, int, str]:
         # A state's events are unsigned, so a state never displaces a verified bundle.
-        return (_STATUS_RANK.get(self.status, 0), self.event_count, self.built_at)
+        return (status_rank(self.status), self.event_count, self.built_at)
 
 
 def _read(path: str) -> bytes:
@@ -216,8 +218,14 @@ class Cache:
         return sorted(p.stem for p in folder.glob(f"{prefix}*.json"))
 
     # -- writing -------------------------------------------------------------------
-    def put(self, data: bytes, report: VerificationReport) -> bool:
-        """Store a verified document; False when an equal or newer one is already current."""
+    def put(self, data: bytes, report: VerificationReport, evidence: EncodedEvidence,
+            aliases: Iterable[tuple[str, str]]) -> bool:
+        """Store a verified document with what the caller derived from it.
+
+        The cache keeps what it is given (the document, its verdict, its lock
+        evidence, the aliases it vouches for) and derives nothing itself.
+        False when an equal or newer document is already current.
+        """
         if not report.ok or report.pith_number is None:
             raise CacheError("refusing to cache a document that did not verify")
         self._ensure()
@@ -225,11 +233,11 @@ class Cache:
         pith_id = report.pith_number.rsplit(":", 1)[1]
         candidate = CachedRecord(pith_id, sha, report.kind or "bundle", report.status,
                                  int(report.event_count or 0), report.built_at or "")
-        evidence = encode_evidence(evidence_of(data, report)).encode("utf-8")
-        evidence_sha = hashlib.sha256(evidence).hexdigest()
+        evidence_bytes = evidence.encode("utf-8")
+        evidence_sha = hashlib.sha256(evidence_bytes).hexdigest()
         try:
             for digest, content, folder in ((sha, data, "objects"),
-                                            (evidence_sha, evidence, "evidence")):
+                                            (evidence_sha, evidence_bytes, "evidence")):
                 object_path = Path(self._object_path(digest, folder))
                 if not object_path.exists():
                     object_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -247,7 +255,7 @@ class Cache:
                     write_atomic(self._record_path(pith_id),
                                  json.dumps(pointer, sort_keys=True).encode(), mode=0o600)
                     stored = True
-            for kind, value in signed_aliases(report):
+            for kind, value in aliases:
                 self.remember(kind, value, report.pith_number)
         except OSError as exc:
             raise CacheError(f"cache {self.root}: {exc.strerror or exc}") from None
@@ -282,19 +290,3 @@ class Cache:
             shutil.rmtree(self.base)
         self._ready = False
         return count
-
-
-def signed_aliases(report: VerificationReport) -> list[tuple[str, str]]:
-    """Aliases a verified document vouches for, derived from its signed record.
-
-    A state's alias list is not signed, so only what the signed canonical record
-    says (the arXiv id, version and arXiv DOI) is used, for bundles too.
-    """
-    if report.arxiv_id is None:
-        return []
-    out = [("arxiv", report.arxiv_id), ("doi", f"10.48550/arxiv.{report.arxiv_id}".lower())]
-    if report.arxiv_version:
-        out.append(("arxiv_version", f"{report.arxiv_id}v{report.arxiv_version}"))
-    if report.kind == "bundle":
-        out += [(k, v) for k, v in report.aliases if k == "doi" and (k, v.lower()) not in out]
-    return out

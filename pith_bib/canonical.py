@@ -23,11 +23,17 @@ _ID_RE = re.compile(r"[A-Z2-7]{8,26}")
 _HEX64_RE = re.compile(r"[0-9a-f]{64}")
 
 
+def canonical_text(obj: Any) -> str:
+    """Sorted keys, no spaces, raw Unicode: the one compact JSON form this tool writes.
+
+    Also what the lock file and the cache store, so equal values give equal bytes.
+    """
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_bytes(obj: Any) -> bytes:
     """The registry's canonical serialisation: sorted keys, no spaces, raw UTF-8."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
+    return canonical_text(obj).encode("utf-8")
 
 
 def sha256_hex(data: bytes) -> str:

@@ -15,16 +15,18 @@ import os
 import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .annotate import FieldNames, not_found_key, query_for
-from .bibfile import parse
-from .ids import extract
+from .bibfile import Entry, parse
+from .entry_query import FieldNames, claims_for, query_for
+from .evidence import verify_evidence
+from .ids import Identifiers, extract
 from .lock import LockFile
+from .policy import Policy, Query, judge_all
+from .report import VerificationReport
 from .trust import TrustRoot
-from .verify import VerificationReport, verify_evidence
 
 PARALLEL_THRESHOLD = 256  # below this, starting workers costs more than it saves
 
@@ -51,6 +53,8 @@ class CheckResult:
     entries: int
     checked: int
     findings: list[Finding]
+    passed_as_not_found: int = 0  # entries that pass only because the lock says "not found"
+    warnings: list[Finding] = field(default_factory=list)
 
 
 # What forked workers inherit: (papers, trust), set just before the pool starts.
@@ -118,78 +122,126 @@ class EvidenceVerifier:
 
 
 def check_bib(path: Path, data: bytes, lock: LockFile | None, lock_path: Path,
-              fields: FieldNames, trust: TrustRoot,
+              fields: FieldNames, trust: TrustRoot, *, policy: Policy,
               fetch_missing: Callable[[str], dict | None] | None = None) -> CheckResult:
     """Findings for one file; ``fetch_missing`` (``--online``) supplies absent evidence."""
     verifier = EvidenceVerifier(lock or LockFile(), trust)
     try:
-        return _check(path, data, lock, lock_path, fields, verifier, fetch_missing)
+        return _Check(path, lock_path, fields, verifier, policy).run(data, lock is not None,
+                                                                     fetch_missing)
     finally:
         verifier.close()
 
 
-def _check(path: Path, data: bytes, lock: LockFile | None, lock_path: Path,
-           fields: FieldNames, verifier: EvidenceVerifier,
-           fetch_missing: Callable[[str], dict | None] | None) -> CheckResult:
-    label = str(path)
-    bib = parse(data, label)
-    findings = [Finding(label, p.line, p.key, p.message) for p in bib.problems]
-    rows = []
-    numbers: set[str] = set()
-    for entry in bib.entries:
-        ids = extract(entry)
-        query, problem = query_for(entry, ids, fields)
-        existing = entry.get(fields.pith)
-        if query is None and problem is None:
-            continue  # no identifier: nothing to check
-        rows.append((entry, ids, query, problem, existing))
-        if existing and query is not None and query.kind == "pith":
-            numbers.add(query.value)
-    if rows and lock is None and fetch_missing is None:
-        findings.append(Finding(label, None, None,
-                                f"no lock file at {lock_path}; run pith-bib annotate"))
-        return CheckResult(label, len(bib.entries), len(rows), findings)
-    lock = verifier.lock
-    full = lock.full_numbers(numbers)
-    if fetch_missing is not None:
+class _Check:
+    """One file's check: every entry with an identifier must be backed by the lock."""
+
+    def __init__(self, path: Path, lock_path: Path, fields: FieldNames,
+                 verifier: EvidenceVerifier, policy: Policy) -> None:
+        self.label = str(path)
+        self.lock_path = lock_path
+        self.fields = fields
+        self.verifier = verifier
+        self.lock = verifier.lock
+        self.policy = policy
+        self.findings: list[Finding] = []
+        self.warnings: list[Finding] = []
+        self.passed_as_not_found = 0
+        self._lock_aliases: dict[tuple[str, str], str] | None = None
+
+    def run(self, data: bytes, have_lock: bool,
+            fetch_missing: Callable[[str], dict | None] | None) -> CheckResult:
+        bib = parse(data, self.label)
+        self.findings = [Finding(self.label, p.line, p.key, p.message) for p in bib.problems]
+        rows = []
+        for entry in bib.entries:
+            ids = extract(entry)
+            query, problem = query_for(entry, ids, self.fields)
+            if query is not None or problem is not None:
+                rows.append((entry, ids, query, problem))
+        result = CheckResult(self.label, len(bib.entries), len(rows), self.findings)
+        if rows and not have_lock and fetch_missing is None:
+            self.findings.append(Finding(self.label, None, None, f"no lock file at "
+                                         f"{self.lock_path}; run pith-bib annotate"))
+            return result
+        numbers = {q.value for _, _, q, _ in rows if q is not None and q.kind == "pith"}
+        full = self.lock.full_numbers(numbers)
+        if fetch_missing is not None:
+            self._fetch_missing(full, fetch_missing)
+        for entry, ids, query, problem in rows:
+            self._entry(entry, ids, query, problem, full)
+        result.passed_as_not_found = self.passed_as_not_found
+        result.warnings = self.warnings
+        return result
+
+    def _fetch_missing(self, full: dict[str, str | None],
+                       fetch_missing: Callable[[str], dict | None]) -> None:
         for short, number in list(full.items()):
-            if number is None:
-                fetched = fetch_missing(short)
-                if fetched is not None:
-                    found_number, evidence = fetched["number"], fetched["evidence"]
-                    lock.papers[found_number] = evidence
-                    full[short] = found_number
-    for entry, ids, query, problem, existing in rows:
-        def add(message: str, entry=entry) -> None:
-            findings.append(Finding(label, entry.line, entry.key, message))
+            if number is None and (fetched := fetch_missing(short)) is not None:
+                self.lock.papers[fetched["number"]] = fetched["evidence"]
+                full[short] = fetched["number"]
 
+    def _add(self, entry: Entry, message: str, *, warning: bool = False) -> None:
+        (self.warnings if warning else self.findings).append(
+            Finding(self.label, entry.line, entry.key, message))
+
+    def _entry(self, entry: Entry, ids: Identifiers, query: Query | None,
+               problem: str | None, full: dict[str, str | None]) -> None:
         if query is None:
-            add(problem or "cannot be checked")
-            continue
-        if not existing:
-            key = not_found_key(query)
-            if key in lock.not_found:
-                continue  # looked up at annotate time: no pith number exists for it
-            if key in lock.refused:
-                add(f"annotate refused to number it: {lock.refused[key]}")
-            else:
-                add(f"no {fields.pith} field for {query} (run pith-bib annotate)")
-            continue
-        number = full.get(query.value)
-        if number is None:
-            add(f"{existing} has no evidence in the lock file {lock_path.name}")
-            continue
-        report = verifier.report(number)
-        if not report.ok:
-            add(f"evidence for {number} in the lock file does not verify: "
-                + "; ".join(report.reasons[:2]))
-            continue
-        if ids.arxiv_id is not None and report.arxiv_id != ids.arxiv_id:
-            add(f"{number} is arXiv {report.arxiv_id}, but the entry says arXiv {ids.arxiv_id}")
-        status = entry.get(fields.status)
-        if status != report.status:
-            add(f"{fields.status} is {status!r} but the evidence supports {report.status!r}")
-        if existing != number:
-            add(f"{fields.pith} is {existing!r}; write the full number {number}")
-    return CheckResult(label, len(bib.entries), len(rows), findings)
+            self._add(entry, problem or "cannot be checked")
+        elif query.kind != "pith":
+            self._unnumbered(entry, query)
+        else:
+            self._numbered(entry, ids, query, full.get(query.value))
 
+    def _unnumbered(self, entry: Entry, query: Query) -> None:
+        """No pith field: fine only if annotate found nothing, and the lock cannot say otherwise.
+
+        The lock's ``not_found`` list is an unsigned claim; it never silences an
+        entry whose identifier the lock's own evidence maps to a number.
+        """
+        key = query.not_found_key
+        mapped = self._mapped_number(query)
+        if mapped is not None:
+            self._add(entry, f"no {self.fields.pith} field, but the lock's evidence maps "
+                             f"{query} to {mapped} (run pith-bib annotate)")
+        elif key in self.lock.not_found:
+            self.passed_as_not_found += 1
+        elif key in self.lock.refused:
+            self._add(entry, f"annotate refused to number it: {self.lock.refused[key]}")
+        else:
+            self._add(entry, f"no {self.fields.pith} field for {query} (run pith-bib annotate)")
+
+    def _mapped_number(self, query: Query) -> str | None:
+        if self._lock_aliases is None:
+            self._lock_aliases = self.lock.mapping()
+        for key in query.alias_keys():
+            number = self._lock_aliases.get(key)
+            if number is not None and self.verifier.report(number).ok:
+                return number
+        return None
+
+    def _numbered(self, entry: Entry, ids: Identifiers, query: Query,
+                  number: str | None) -> None:
+        existing = entry.get(self.fields.pith)
+        if number is None:
+            self._add(entry, f"{existing} has no evidence in the lock file "
+                             f"{self.lock_path.name}")
+            return
+        report = self.verifier.report(number)
+        if not report.ok:
+            self._add(entry, f"evidence for {number} in the lock file does not verify: "
+                      + "; ".join(report.reasons[:2]))
+            return
+        blocking, warnings = judge_all(self.policy, claims_for(entry, ids, query), report)
+        for warning in warnings:
+            self._add(entry, warning.message, warning=True)
+        if blocking is not None:
+            self._add(entry, blocking.message)
+        status = entry.get(self.fields.status)
+        if status != report.status:
+            self._add(entry, f"{self.fields.status} is {status!r} but the evidence supports "
+                             f"{report.status!r}")
+        if existing != number:
+            self._add(entry, f"{self.fields.pith} is {existing!r}; write the full number "
+                             f"{number}")

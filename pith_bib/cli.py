@@ -1,9 +1,12 @@
 """The ``pith-bib`` command: parse arguments, call the library, print.
 
 Kept thin on purpose: every decision lives in a library module that can be
-used and tested alone. Heavy imports (requests, pybtex) happen inside the
-commands that need them, so ``pith-bib check`` in a pre-commit hook starts
-fast and never loads the network stack unless asked to go online.
+used and tested alone, and every command gets its configuration from one
+:func:`~pith_bib.settings.load_settings` call. Heavy imports (requests,
+urllib3) happen inside the commands that need them, so ``pith-bib check`` in a
+pre-commit hook starts fast and never loads the network stack unless asked to
+go online. Everything printed that came from a file or a server goes through
+:func:`~pith_bib.terminal.clean` first.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 from .errors import PithBibError, UsageError
+from .terminal import clean
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -28,15 +33,6 @@ def _add_trust_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _trust_root(hex_keys: Sequence[str], config_keys: Sequence[str] = ()) -> Any:
-    from .trust import TrustRoot
-
-    trust = TrustRoot.default()
-    for key in (*config_keys, *hex_keys):
-        trust = trust.with_hex_key(key)
-    return trust
-
-
 def _read_input(name: str) -> bytes:
     if name == "-":
         return sys.stdin.buffer.read()
@@ -44,10 +40,22 @@ def _read_input(name: str) -> bytes:
         return handle.read()
 
 
+def _settings(args: argparse.Namespace, files: Sequence[str] = ()) -> Any:
+    """The run's one Settings: config beside the first input file, environment, flags."""
+    from .settings import load_settings
+
+    local = [f for f in files if f != "-"]
+    start = Path(local[0]).resolve().parent if local else Path.cwd()
+    settings = load_settings(args, start=start)
+    for line in settings.trust_lines():
+        print(f"pith-bib: {clean(line)}", file=sys.stderr)
+    return settings
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from .verify import verify_document
 
-    trust = _trust_root(args.trust_key)
+    trust = _settings(args, args.files).trust_root()
     results: list[dict[str, Any]] = []
     unreadable = False
     for name in args.files:
@@ -71,9 +79,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
             arxiv = item["arxiv_id"] or "-"
             if item["arxiv_version"]:
                 arxiv = f"{arxiv}v{item['arxiv_version']}"
-            print(f"{item['file']}: {item['status']} {item['pith_number'] or '-'} {arxiv}")
+            print(clean(f"{item['file']}: {item['status']} {item['pith_number'] or '-'} "
+                        f"{arxiv}"))
             for reason in item["reasons"]:
-                print(f"    {reason}")
+                print(f"    {clean(reason)}")
     if unreadable:
         return EXIT_USAGE
     return EXIT_OK if all(r["status"] != "invalid" for r in results) else EXIT_FINDINGS
@@ -100,24 +109,6 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
-
-
-def settings_from(args: argparse.Namespace, base: Any = None) -> Any:
-    """Settings from config (``base``) with command-line flags on top."""
-    from .settings import Settings
-
-    settings = base or Settings()
-    if getattr(args, "mirror", None):
-        settings.mirrors = list(args.mirror)
-    if getattr(args, "offline", False):
-        settings.offline = True
-    if getattr(args, "cache_dir", None):
-        settings.cache_dir = Path(args.cache_dir)
-    if getattr(args, "trust_key", None):
-        settings.trust_keys = [*settings.trust_keys, *args.trust_key]
-    if getattr(args, "jobs", None):
-        settings.jobs = args.jobs
-    return settings
 
 
 class Progress:
@@ -151,27 +142,27 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     from .resolver import parse_query
 
     queries = [parse_query(text) for text in args.identifiers]
-    settings = settings_from(args, _load_config_settings(args))
-    resolver = settings.resolver()
+    resolver = _settings(args).resolver()
     progress = Progress("resolving")
-    results = resolver.resolve_many(queries, progress)
+    results = resolver.resolve_many(queries, progress=progress)
     progress.close()
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
     else:
         for result in results:
             number = result.pith_number or "-"
-            print(f"{result.query.text} → {number}  {result.status}  {result.source or '-'}")
+            print(clean(f"{result.query.text} → {number}  {result.status}  "
+                        f"{result.source or '-'}"))
             for line in (*result.reasons, *result.notes):
-                print(f"    {line}")
+                print(f"    {clean(line)}")
+    _print_warnings(resolver.warnings)
     return EXIT_OK if all(r.ok for r in results) else EXIT_FINDINGS
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
     from .cache import Cache
 
-    settings = settings_from(args, _load_config_settings(args))
-    cache = Cache(settings.cache_dir)
+    cache = Cache(_settings(args).cache_dir)
     if args.action == "clear":
         removed = cache.clear()
         print(f"removed {removed} documents from {cache.root}")
@@ -184,61 +175,6 @@ def cmd_cache(args: argparse.Namespace) -> int:
         print(f"documents: {info['documents']}  records: {info['records']}  "
               f"size: {info['bytes'] / 1024:.1f} KiB")
     return EXIT_OK
-
-
-def _config_for(args: argparse.Namespace) -> Any:
-    from .config import find_config
-
-    files = getattr(args, "files", None) or []
-    start = Path(files[0]).resolve().parent if files else Path.cwd()
-    return find_config(start)
-
-
-def _load_config_settings(args: argparse.Namespace) -> Any:
-    """Settings from the nearest config file (flags are applied on top by the caller)."""
-    from .settings import Settings
-
-    config = _config_for(args)
-    settings = Settings()
-    for key in ("lookup_pattern", "jobs", "per_host", "rate", "contact", "trust_keys",
-                "offline", "timeout"):  # config keys named like Settings attributes
-        value = config.get(key)
-        if value is not None:
-            setattr(settings, key, list(value) if isinstance(value, list) else value)
-    if config.get("mirrors"):
-        base = config.path.parent if config.path else Path.cwd()
-        settings.mirrors = [m if "://" in m else str((base / m).resolve())
-                            for m in config.get("mirrors")]
-    if config.get("cache_dir"):
-        settings.cache_dir = config.relative("cache_dir")
-    args._config = config
-    return settings
-
-
-def _fields(args: argparse.Namespace) -> Any:
-    from .annotate import FieldNames
-
-    config = getattr(args, "_config", None)
-    get = config.get if config is not None else (lambda key, default=None: default)
-    return FieldNames(pith=get("field", "pith"), status=get("status_field", "pith_status"))
-
-
-def _lock_path_for(args: argparse.Namespace, bib: Any) -> Any:
-    from .lock import default_lock_path
-
-    if getattr(args, "lock", None):
-        return Path(args.lock)
-    config = getattr(args, "_config", None)
-    if config is not None and config.get("lock"):
-        return config.relative("lock")
-    return default_lock_path(bib)
-
-
-def _single_lock_guard(args: argparse.Namespace, files: list[str]) -> None:
-    config = getattr(args, "_config", None)
-    if len(files) > 1 and (getattr(args, "lock", None) or (config and config.get("lock"))):
-        raise UsageError("one lock path was given for several .bib files; "
-                         "annotate them one at a time or drop --lock")
 
 
 def _read_bib(name: str) -> bytes:
@@ -279,126 +215,190 @@ def _bom_of(data: bytes) -> bytes:
     return b""
 
 
-def run_annotate(args: argparse.Namespace, files: list[str], quiet: bool = False) -> int:
+@dataclass(frozen=True)
+class AnnotateOptions:
+    """What ``annotate`` and ``watch`` need besides Settings: where to write, what to show."""
+
+    output: Path | None = None
+    dry_run: bool = False
+    diff: bool = False
+    json: bool = False
+    verbose: bool = False
+    quiet: bool = False
+
+
+def _lock_paths(settings: Any, files: Sequence[str], output: Path | None) -> list[Path]:
+    """One lock per input, refusing any layout in which one file would overwrite another."""
+    if output is not None and len(files) != 1:
+        raise UsageError("-o/--output takes exactly one input file")
+    if settings.lock is not None and len(files) > 1:
+        raise UsageError("one lock path was given for several .bib files; "
+                         "annotate them one at a time or drop --lock")
+    locks = [settings.lock_path_for(output or Path(name)) for name in files]
+    seen: dict[Path, str] = {}
+    for name, lock in zip(files, locks, strict=True):
+        key = lock.resolve()
+        if key in seen:
+            raise UsageError(f"{seen[key]} and {name} would share the lock file {lock}; "
+                             "annotate them one at a time with --lock")
+        seen[key] = name
+        written = {Path(name).resolve(), *([output.resolve()] if output else [])}
+        if key in written:
+            raise UsageError(f"the lock file {lock} would overwrite {name}")
+    return locks
+
+
+def run_annotate(settings: Any, files: list[str], options: AnnotateOptions) -> int:
     """Annotate ``files``; returns the exit code. Used by ``annotate`` and ``watch``."""
     from .annotate import plan, write_result
     from .lock import load_lock
 
-    settings = settings_from(args, _load_config_settings(args))
-    fields = _fields(args)
-    _single_lock_guard(args, files)
-    if args.output and len(files) != 1:
-        raise UsageError("-o/--output takes exactly one input file")
-    resolver = None
+    lock_paths = _lock_paths(settings, files, options.output)
+    resolver = settings.resolver()
+    policy = settings.policy()
     results = []
-    exit_code = EXIT_OK
-    for name in files:
+    for name, lock_path in zip(files, lock_paths, strict=True):
         path = Path(name)
-        data = _read_bib(name)
-        lock_path = _lock_path_for(args, Path(args.output) if args.output else path)
-        old_lock = load_lock(lock_path)
-        if resolver is None:
-            resolver = settings.resolver()
         progress = Progress(f"{path.name}")
-        result = plan(path, data, resolver, fields, old_lock, progress)
+        result = plan(path, _read_bib(name), resolver, settings.fields, load_lock(lock_path),
+                      policy=policy, progress=progress)
         progress.close()
-        if not (args.dry_run or args.diff):
-            write_result(result, Path(args.output) if args.output else None, lock_path)
+        if not (options.dry_run or options.diff):
+            write_result(result, options.output, lock_path)
         results.append(result)
-        if result.error is not None:
-            exit_code = EXIT_USAGE
-        elif any(o.is_problem for o in result.outcomes) and exit_code == EXIT_OK:
-            exit_code = EXIT_FINDINGS
-    if args.json:
+    _report_annotate(results, options)
+    _print_warnings(resolver.warnings)
+    return _annotate_exit(results)
+
+
+def _annotate_exit(results: list[Any]) -> int:
+    if any(r.error is not None for r in results):
+        return EXIT_USAGE
+    if any(o.is_problem for r in results for o in r.outcomes):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _print_warnings(warnings: Sequence[str]) -> None:
+    for warning in warnings:
+        print(f"pith-bib: warning: {clean(warning)}", file=sys.stderr)
+
+
+def _outcome_lines(outcome: Any, verbose: bool) -> list[str]:
+    where = f"{outcome.path}:{outcome.line}: {outcome.key}"
+    lines = []
+    if outcome.is_problem:
+        lines.append(f"{where}: {outcome.status}: " + "; ".join(outcome.reasons[:3]))
+    elif verbose and outcome.status != "no-identifier":
+        detail = outcome.pith_number or "; ".join(outcome.reasons[:1])
+        lines.append(f"{where}: {outcome.status} {detail}")
+    lines += [f"{where}: warning: {w}" for w in outcome.warnings]
+    return [clean(line) for line in lines]
+
+
+def _report_annotate(results: list[Any], options: AnnotateOptions) -> None:
+    if options.json:
         print(json.dumps([o.to_dict() for r in results for o in r.outcomes], indent=2,
                          ensure_ascii=False))
-        return exit_code
+        return
     for result in results:
-        if args.diff:
-            sys.stdout.write(_unified_diff(result))
-        if not quiet or result.error or any(o.is_problem for o in result.outcomes):
-            print(_summary_line(result.path, result.outcomes))
+        if options.diff:
+            sys.stdout.write(clean(_unified_diff(result), keep_newlines=True))
+        if not options.quiet or result.error or any(o.is_problem for o in result.outcomes):
+            print(clean(_summary_line(result.path, result.outcomes)))
         for outcome in result.outcomes:
-            if outcome.is_problem:
-                print(f"{outcome.path}:{outcome.line}: {outcome.key}: {outcome.status}: "
-                      + "; ".join(outcome.reasons[:3]))
-            elif args.verbose and outcome.status != "no-identifier":
-                detail = outcome.pith_number or "; ".join(outcome.reasons[:1])
-                print(f"{outcome.path}:{outcome.line}: {outcome.key}: {outcome.status} {detail}")
-        if result.error:
-            print(f"{result.path}: {result.error}")
-        elif args.dry_run or args.diff:
-            print(f"{result.path}: dry run, nothing written")
-        else:
-            written = [str(p) for p, done in ((args.output or result.path, result.wrote),
-                                              (result.lock_path, result.wrote_lock)) if done]
-            if written:
-                print("wrote " + " and ".join(written))
-            elif not quiet:
-                print(f"{result.path}: already up to date")
-    return exit_code
+            for line in _outcome_lines(outcome, options.verbose):
+                print(line)
+        print(clean(_written_line(result, options)), end="")
+
+
+def _written_line(result: Any, options: AnnotateOptions) -> str:
+    if result.error:
+        return f"{result.path}: {result.error}\n"
+    if options.dry_run or options.diff:
+        return f"{result.path}: dry run, nothing written\n"
+    written = [str(p) for p, done in ((options.output or result.path, result.wrote),
+                                      (result.lock_path, result.wrote_lock)) if done]
+    if written:
+        return "wrote " + " and ".join(written) + "\n"
+    return "" if options.quiet else f"{result.path}: already up to date\n"
 
 
 def cmd_annotate(args: argparse.Namespace) -> int:
-    return run_annotate(args, args.files)
+    options = AnnotateOptions(output=Path(args.output) if args.output else None,
+                              dry_run=args.dry_run, diff=args.diff, json=args.json,
+                              verbose=args.verbose)
+    return run_annotate(_settings(args, args.files), args.files, options)
+
+
+def _online_fetcher(settings: Any) -> Any:
+    """``check --online``: evidence for numbers missing from the lock, via the resolver."""
+    from dataclasses import replace
+
+    from .policy import Query
+
+    resolver = replace(settings, offline=False).resolver()
+
+    def fetch(ident: str) -> dict | None:
+        resolution = resolver.resolve(Query("pith", ident, None, f"pith:{ident}"))
+        if not resolution.ok or resolution.report is None:
+            return None
+        evidence = resolution.lock_evidence()
+        if not isinstance(evidence, dict):
+            evidence = evidence.decode()
+        return {"number": resolution.pith_number, "evidence": evidence}
+
+    return fetch
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .check import check_bib
     from .lock import load_lock
 
-    settings = settings_from(args, _load_config_settings(args))
-    fields = _fields(args)
-    _single_lock_guard(args, args.files)
+    settings = _settings(args, args.files)
+    if settings.lock is not None and len(args.files) > 1:
+        raise UsageError("one lock path was given for several .bib files; "
+                         "check them one at a time or drop --lock")
     trust = settings.trust_root()
-    fetch = None
-    if args.online:
-        settings.offline = False
-        resolver = settings.resolver()
-
-        def fetch(ident: str) -> dict | None:
-            from .resolver import Query
-            from .verify import EncodedEvidence
-
-            resolution = resolver.resolve(Query("pith", ident, None, f"pith:{ident}"))
-            if not resolution.ok or resolution.report is None:
-                return None
-            evidence = resolution.lock_evidence()
-            if isinstance(evidence, EncodedEvidence):
-                evidence = evidence.decode()
-            return {"number": resolution.pith_number, "evidence": evidence}
-
+    policy = settings.policy()
+    fetch = _online_fetcher(settings) if args.online else None
     results = []
     for name in args.files:
         path = Path(name)
-        lock_path = _lock_path_for(args, path)
+        lock_path = settings.lock_path_for(path)
         results.append(check_bib(path, _read_bib(name), load_lock(lock_path), lock_path,
-                                 fields, trust, fetch))
+                                 settings.fields, trust, policy=policy, fetch_missing=fetch))
     findings = [f for r in results for f in r.findings]
     if args.json:
         print(json.dumps([f.to_dict() for f in findings], indent=2, ensure_ascii=False))
     else:
-        for finding in findings:
-            print(finding)
-        checked = sum(r.checked for r in results)
-        word = "problem" if len(findings) == 1 else "problems"
-        print(f"pith-bib check: {len(results)} file(s), {checked} entries with identifiers, "
-              f"{len(findings)} {word}")
+        _print_check(results, findings)
     return EXIT_FINDINGS if findings else EXIT_OK
+
+
+def _print_check(results: list[Any], findings: list[Any]) -> None:
+    for finding in findings:
+        print(clean(str(finding)))
+    for warning in (w for r in results for w in r.warnings):
+        print(clean(f"{warning} (warning)"))
+    checked = sum(r.checked for r in results)
+    not_found = sum(r.passed_as_not_found for r in results)
+    word = "problem" if len(findings) == 1 else "problems"
+    print(f"pith-bib check: {len(results)} file(s), {checked} entries with identifiers, "
+          f"{not_found} passed only as not-found in the lock, {len(findings)} {word}")
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
     from .watch import watch
 
-    args.files = [args.file]
-    args.dry_run = args.diff = args.json = False
-    args.output = None
+    settings = _settings(args, [args.file])
+    options = AnnotateOptions(verbose=args.verbose, quiet=True)
 
     def once() -> None:
         try:
-            run_annotate(args, [args.file], quiet=True)
+            run_annotate(settings, [args.file], options)
         except PithBibError as exc:
-            print(f"pith-bib: error: {exc}", file=sys.stderr)
+            print(f"pith-bib: error: {clean(str(exc))}", file=sys.stderr)
 
     try:
         watch(Path(args.file), once, interval=args.interval, settle=args.settle)
@@ -469,6 +469,10 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--json", action="store_true")
     cache.set_defaults(handler=cmd_cache)
 
+    from . import latex
+
+    latex.add_parser(sub)
+
     return parser
 
 
@@ -483,7 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PithBibError as exc:
         if args.debug:
             raise
-        print(f"pith-bib: error: {exc}", file=sys.stderr)
+        print(f"pith-bib: error: {clean(str(exc))}", file=sys.stderr)
         return exc.exit_code if isinstance(exc, UsageError) else EXIT_USAGE
     except KeyboardInterrupt:
         print("pith-bib: interrupted", file=sys.stderr)

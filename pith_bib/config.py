@@ -33,10 +33,18 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "per_host": (int, "concurrent connections per host"),
     "rate": ((int, float), "requests per second per host"),
     "contact": (str, "email added to the User-Agent so registry operators can reach you"),
-    "trust_keys": (list, "extra raw Ed25519 public keys (hex) to trust"),
     "offline": (bool, "never use the network"),
-    "cache_dir": (str, "cache directory, relative to the config file"),
-    "timeout": ((int, float), "read timeout in seconds"),
+    "timeout": ((int, float), "read timeout in seconds (more than 0)"),
+    "deadline": ((int, float), "whole-request deadline in seconds (more than 0)"),
+    "check_titles": (bool, "compare the entry's title with the signed title (default: true)"),
+    "author_check": (str, "compare authors with the signed list: fail (default), warn or off"),
+}
+# Keys a repository must not set: its config travels with pull requests, and the
+# cache and the trust root are the user's own (README, "What a repository can configure").
+FORBIDDEN_KEYS = {
+    "trust_keys": "trust keys cannot come from a repository's config file (a pull request "
+                  "could add its own); pass --trust-key or set PITH_BIB_TRUST_KEYS",
+    "cache_dir": "the cache is the user's own; use --cache-dir or PITH_BIB_CACHE_DIR",
 }
 
 
@@ -60,6 +68,8 @@ def _validate(raw: dict[str, Any], path: Path) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, value in raw.items():
         name = key.replace("-", "_")
+        if name in FORBIDDEN_KEYS:
+            raise ConfigError(f"{path}: {key!r}: {FORBIDDEN_KEYS[name]}")
         if name not in KEYS:
             known = ", ".join(sorted(KEYS))
             raise ConfigError(f"{path}: unknown key {key!r} in pith-bib config (known: {known})")
@@ -68,7 +78,7 @@ def _validate(raw: dict[str, Any], path: Path) -> dict[str, Any]:
         if (isinstance(value, bool) and bool not in kinds_tuple) or not isinstance(value, kinds):
             raise ConfigError(f"{path}: {key!r} must be {_names(kinds_tuple)}, "
                               f"not {type(value).__name__}")
-        if name in ("mirrors", "trust_keys") and not all(isinstance(v, str) for v in value):
+        if name == "mirrors" and not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{path}: {key!r} must be a list of strings")
         values[name] = value
     return values

@@ -51,6 +51,10 @@ class BibEditError(BibError):
     """An edit was asked of an entry that cannot be edited safely."""
 
 
+class JsonFormatError(PithBibError, ValueError):
+    """JSON that is not strict, bounded JSON (too big, too deep, duplicate keys, NaN)."""
+
+
 class FetchError(PithBibError):
     """A mirror could not deliver a document (network, HTTP status, limits)."""
 
@@ -65,3 +69,47 @@ class LockFileError(PithBibError):
 
 class WriteError(PithBibError):
     """An atomic write could not be completed; the original file is untouched."""
+
+
+class ArxivMetadataError(PithBibError, ValueError):
+    """arXiv metadata (an API answer, a snapshot line) is malformed or not usable."""
+
+
+class CslJsonError(BibError):
+    """A CSL-JSON file cannot be read or edited safely (names the item when known)."""
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None,
+                 item_id: str | None = None) -> None:
+        self.item_id = item_id
+        if item_id is not None:
+            shown = item_id if len(item_id) <= 80 else item_id[:77] + "..."
+            message = f"item {shown!r}: {message}"
+        super().__init__(message, path, line)
+
+
+class CslJsonEditError(CslJsonError):
+    """An edit was asked of a CSL-JSON item that cannot be edited safely."""
+
+
+class ZoteroError(PithBibError):
+    """The Zotero API refused or failed a request (the API key is never in the message)."""
+
+
+class ZoteroAuthError(ZoteroError):
+    """The API key is missing, wrong, or lacks access to the library (HTTP 403)."""
+
+
+class ZoteroConnectionError(ZoteroError):
+    """The Zotero API could not be reached, or stopped answering in time."""
+
+
+class ZoteroRateLimitError(ZoteroError):
+    """Zotero asked us to wait longer than we are allowed to (429/503, Backoff)."""
+
+
+class FileReadError(PithBibError):
+    """A file is not safe to read: not a regular file, too big, outside its tree, unreadable."""
+
+
+class ConcurrentModificationError(WriteError):
+    """The file changed under us (another program saved it); our write was not kept."""

@@ -15,18 +15,21 @@ Nothing in it is trusted: ``check`` verifies every piece it uses.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .atomic import write_atomic
-from .errors import LockFileError
-from .verify import EncodedEvidence
+from .canonical import canonical_text
+from .errors import JsonFormatError, LockFileError
+from .policy import record_aliases
+from .strict_json import load_json
 
 LOCK_VERSION = 1
 LOCK_SUFFIX = ".pith-lock.json"
+# About 4 KB of evidence per paper: room for 15,000 papers, and a bound on hostile input.
+MAX_LOCK_BYTES = 64 * 1024 * 1024
 
 
 def default_lock_path(bib_path: Path) -> Path:
@@ -34,8 +37,23 @@ def default_lock_path(bib_path: Path) -> Path:
     return bib_path.with_name(bib_path.stem + LOCK_SUFFIX)
 
 
-def _line(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+class EncodedEvidence(str):
+    """Evidence already serialised as the lock file writes it (sorted, compact JSON).
+
+    Why: the cache keeps each document's evidence in this form, so a warm
+    annotate copies it into the lock without parsing a whole document or
+    encoding the evidence again.
+    """
+
+    def decode(self) -> dict[str, Any]:  # type: ignore[override]
+        value = load_json(self.encode("utf-8"), what="evidence")
+        if not isinstance(value, dict):
+            raise LockFileError("evidence is not an object")
+        return value
+
+
+def encode_evidence(evidence: dict[str, Any]) -> EncodedEvidence:
+    return EncodedEvidence(canonical_text(evidence))
 
 
 @dataclass
@@ -51,14 +69,15 @@ class LockFile:
 
     def to_bytes(self) -> bytes:
         lines = ["{", f'"lock_version":{LOCK_VERSION},', '"generator":"pith-bib",']
-        lines.append('"not_found":' + _line(dict(sorted(self.not_found.items()))) + ",")
-        lines.append('"refused":' + _line(dict(sorted(self.refused.items()))) + ",")
+        lines.append('"not_found":' + canonical_text(dict(sorted(self.not_found.items()))) + ",")
+        lines.append('"refused":' + canonical_text(dict(sorted(self.refused.items()))) + ",")
         lines.append('"papers":{')
         items = sorted(self.papers.items())
         for index, (number, evidence) in enumerate(items):
             comma = "," if index < len(items) - 1 else ""
-            encoded = evidence if isinstance(evidence, EncodedEvidence) else _line(evidence)
-            lines.append(f"{_line(number)}:{encoded}{comma}")
+            encoded = evidence if isinstance(evidence, EncodedEvidence) \
+                else canonical_text(evidence)
+            lines.append(f"{canonical_text(number)}:{encoded}{comma}")
         lines.append("}")
         lines.append("}")
         return ("\n".join(lines) + "\n").encode("utf-8")
@@ -102,10 +121,9 @@ class LockFile:
             source = (evidence.get("record") or {}).get("source") or {}
             arxiv_id, version = source.get("id"), source.get("version")
             if isinstance(arxiv_id, str):
-                known[("arxiv", arxiv_id)] = number
-                known[("doi", f"10.48550/arxiv.{arxiv_id}".lower())] = number
-                if isinstance(version, int):
-                    known[("arxiv_version", f"{arxiv_id}v{version}")] = number
+                for key in record_aliases(arxiv_id, version if isinstance(version, int)
+                                          else None):
+                    known[key] = number
         return known
 
 
@@ -118,9 +136,9 @@ def load_lock(path: Path) -> LockFile | None:
     except OSError as exc:
         raise LockFileError(f"{path}: {exc.strerror or exc}") from None
     try:
-        doc = json.loads(data)
-    except ValueError as exc:
-        raise LockFileError(f"{path}: not a pith-bib lock file (invalid JSON: {exc})") from None
+        doc = load_json(data, max_bytes=MAX_LOCK_BYTES, what="lock file")
+    except JsonFormatError as exc:
+        raise LockFileError(f"{path}: not a pith-bib lock file ({exc})") from None
     if not isinstance(doc, dict) or doc.get("lock_version") != LOCK_VERSION:
         raise LockFileError(f"{path}: not a pith-bib lock file of version {LOCK_VERSION}")
     papers, not_found = doc.get("papers"), doc.get("not_found", {})

@@ -19,8 +19,9 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from .canonical import canonical_sha256, pith_id, pith_number, short_pith_number
+from .policy import arxiv_doi
+from .state_rebuild import rebuild_state
 from .trust import fingerprint_b32, fingerprint_hex
-from .verify import rebuild_state
 
 BUILDER_VERSION = "pith-number-builder-2026-05-17-v1"
 
@@ -118,7 +119,7 @@ def build_bundle(arxiv_id: str, version: int, title: str, submitted_at: str,
         {"alias_kind": "arxiv", "alias_value": arxiv_id, "created_at": submitted_at},
         {"alias_kind": "arxiv_version", "alias_value": f"{arxiv_id}v{version}",
          "created_at": submitted_at},
-        {"alias_kind": "doi", "alias_value": f"10.48550/arxiv.{arxiv_id}".lower(),
+        {"alias_kind": "doi", "alias_value": arxiv_doi(arxiv_id),
          "created_at": submitted_at},
     ]
     for event in doc["events"]:

@@ -1,20 +1,20 @@
 """Identifier → pith number → verified document, for many identifiers at once.
 
-No published route maps an arXiv id or DOI to a pith number, so candidates
-come from several places, in order: a pith number given directly, the lock
-file, the cache's alias index, and the mirrors' alias indexes (and a
-configurable lookup URL). None of them is trusted: a candidate is accepted
-only when its document verifies under a pinned key *and* the signed record is
-the requested paper. Documents come from the cache first, then from each
-mirror (bundle first, state as a fallback); one mirror failing moves on to
-the next, and only verified bytes ever reach the cache.
+Orchestration only: candidates come from sources tried in order (a pith number
+given directly, the lock file's mapping, the cache's alias index, each
+mirror's alias index), each candidate is fetched and verified (cache first,
+then every mirror, bundle before state), the policy decides whether the
+verified record is the requested paper, and the status says how the search
+ended. None of the sources is trusted: a candidate that is missing, fails to
+verify or names another paper only moves the search on to the next source, so
+one bad source never hides a good one. ``not-found`` is the answer only when
+every source answered cleanly that it has nothing.
 """
 
 from __future__ import annotations
 
-import re
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,61 +22,23 @@ from typing import Any
 from .cache import Cache
 from .canonical import parse_pith_number
 from .errors import CacheError, FetchError, PithNumberError, UsageError
-from .ids import normalise_doi, parse_arxiv_id
+from .evidence import evidence_of
+from .lock import EncodedEvidence, encode_evidence
 from .mirrors import Mirror
+from .policy import IDENTITY, RESOLVER, Claims, Query, Status, parse_query, signed_aliases
+from .report import VerificationReport
 from .trust import TrustRoot
-from .verify import EncodedEvidence, VerificationReport, evidence_of, verify_document
+from .verify import verify_document
 
-NOT_FOUND = "not-found"
-UNAVAILABLE = "unavailable"
-INVALID = "invalid"
-OK_STATUSES = frozenset({"verified", "record-verified"})
 DEFAULT_JOBS = 16
+# However many numbers sources name for one identifier, only this many are
+# fetched: a hostile alias answer must not turn one entry into thousands of requests.
+MAX_CANDIDATES_PER_QUERY = 8
 
 ProgressCallback = Callable[[int, int], None]
+AliasMap = Mapping[tuple[str, str], str]
 
-
-@dataclass(frozen=True)
-class Query:
-    """A normalised request: ``kind`` is ``pith``, ``arxiv`` or ``doi``."""
-
-    kind: str
-    value: str
-    version: int | None = None
-    text: str = ""
-
-    @property
-    def key(self) -> tuple[str, str, int | None]:
-        return (self.kind, self.value.lower() if self.kind == "doi" else self.value,
-                self.version)
-
-    def __str__(self) -> str:
-        if self.kind == "arxiv" and self.version:
-            return f"{self.value}v{self.version}"
-        return self.value if self.kind != "pith" else f"pith:{self.value}"
-
-
-_BARE_PITH_RE = re.compile(r"[A-Z2-7]{26}")
-
-
-def parse_query(text: str) -> Query:
-    """Read an identifier as people type it: arXiv id (any form), DOI, or pith number."""
-    raw = text.strip()
-    if raw.lower().startswith("pith:") or _BARE_PITH_RE.fullmatch(raw):
-        try:
-            number = parse_pith_number(raw)
-        except PithNumberError as exc:
-            raise UsageError(str(exc)) from None
-        return Query("pith", number.id, None, text)
-    arxiv = parse_arxiv_id(raw)
-    if arxiv is not None:
-        return Query("arxiv", arxiv.id, arxiv.version, text)
-    if raw.lower().startswith(("10.", "doi:", "https://doi.org/", "http://doi.org/",
-                               "https://dx.doi.org/", "http://dx.doi.org/")):
-        doi = normalise_doi(raw)
-        if doi:
-            return Query("doi", doi, None, text)
-    raise UsageError(f"{text!r} is not an arXiv id, a DOI or a pith number")
+__all__ = ["DEFAULT_JOBS", "Query", "Resolution", "Resolver", "parse_query"]
 
 
 @dataclass
@@ -84,7 +46,7 @@ class Resolution:
     """The outcome for one query: a verified document, or why there is none."""
 
     query: Query
-    status: str = NOT_FOUND
+    status: Status = Status.NOT_FOUND
     pith_number: str | None = None
     report: VerificationReport | None = None
     source: str | None = None
@@ -96,7 +58,7 @@ class Resolution:
 
     @property
     def ok(self) -> bool:
-        return self.status in OK_STATUSES
+        return self.status.is_ok
 
     def lock_evidence(self) -> dict[str, Any] | EncodedEvidence:
         """What the lock file keeps for this document (from the cache when it has it)."""
@@ -110,7 +72,7 @@ class Resolution:
         return {
             "identifier": self.query.text or str(self.query),
             "pith_number": self.pith_number,
-            "status": self.status,
+            "status": self.status.value,
             "arxiv_id": report.arxiv_id if report else None,
             "arxiv_version": report.arxiv_version if report else None,
             "title": report.title if report else None,
@@ -121,101 +83,78 @@ class Resolution:
         }
 
 
-def alias_keys(query: Query) -> list[tuple[str, str]]:
-    """The alias index keys that name an arXiv/DOI query, most specific first."""
-    keys = [(query.kind, query.value)]
-    if query.kind == "arxiv" and query.version:
-        keys.insert(0, ("arxiv_version", f"{query.value}v{query.version}"))
-    return keys
+@dataclass
+class _Search:
+    """What happened while looking for one query's document: the facts the status rests on."""
+
+    result: Resolution
+    transient: bool = False  # a source could not answer (timeout, 5xx, unreachable)
+    bad_document: bool = False  # a document was found but did not verify or was another paper
+    named_missing: list[str] = field(default_factory=list)  # numbers a mirror named, no one has
+    tried: set[str] = field(default_factory=set)
+
+    def note(self, text: str) -> None:
+        self.result.reasons.append(text)
+
+    def final_status(self) -> Status:
+        if self.bad_document or self.named_missing:
+            return Status.INVALID
+        if self.transient:
+            return Status.UNAVAILABLE
+        return Status.NOT_FOUND
 
 
-def version_note(query: Query, report: VerificationReport) -> str | None:
-    """Say so when the record is another version than the one asked for."""
-    if query.kind == "arxiv" and query.version and report.arxiv_version != query.version:
-        return f"asked for {query.value}v{query.version}; the record is v{report.arxiv_version}"
-    return None
-
-
-def _matches_request(query: Query, report: VerificationReport) -> str | None:
-    """None when the signed record is the requested paper, else why it is not."""
-    if query.kind == "pith":
-        number = report.pith_number or ""
-        if not number.rsplit(":", 1)[-1].startswith(query.value):
-            return f"document is {number}, not pith:{query.value}"
-        return None
-    if query.kind == "arxiv":
-        if report.arxiv_id != query.value:
-            return (f"document {report.pith_number} is arXiv {report.arxiv_id}, "
-                    f"not {query.value}")
-        return None
-    # DOI: an arXiv DOI names its arXiv id; a journal DOI must be among the signed aliases
-    doi = query.value.lower()
-    if doi.startswith("10.48550/arxiv."):
-        if report.arxiv_id and doi == f"10.48550/arxiv.{report.arxiv_id}".lower():
-            return None
-        return f"document {report.pith_number} is arXiv {report.arxiv_id}, not DOI {doi}"
-    signed = {v.lower() for k, v in report.aliases if k == "doi"} if report.kind == "bundle" \
-        else set()
-    if doi in signed:
-        return None
-    return f"document {report.pith_number} does not name DOI {doi} in its signed aliases"
+Candidate = tuple[str, str]  # (26-character pith ID, who named it)
+_ACCEPTED, _REJECTED, _MISSING, _FAILED = "accepted", "rejected", "missing", "failed"
 
 
 class Resolver:
     """Resolves queries in parallel against a lock mapping, a cache and mirrors."""
 
-    def __init__(self, mirrors: Sequence[Mirror], cache: Cache | None,
-                 trust: TrustRoot | None = None, *, offline: bool = False,
-                 known: Mapping[tuple[str, str], str] | None = None,
-                 jobs: int = DEFAULT_JOBS) -> None:
-        self.trust = trust or TrustRoot.default()
+    def __init__(self, mirrors: Sequence[Mirror], cache: Cache | None, *, trust: TrustRoot,
+                 offline: bool = False, jobs: int = DEFAULT_JOBS) -> None:
+        self.trust = trust
         self.offline = offline
         self.mirrors = [m for m in mirrors if m.is_local or not offline]
         self.cache = cache
-        self.known = dict(known or {})
         self.jobs = max(1, jobs)
+        self.warnings: list[str] = []  # said once per run (a cache that stopped working)
+        self._warn_lock = threading.Lock()
 
     # -- public --------------------------------------------------------------------
-    def resolve(self, query: Query) -> Resolution:
-        result = Resolution(query)
-        try:
-            self._resolve_into(result)
-        except CacheError as exc:
-            result.status = UNAVAILABLE
-            result.reasons.append(str(exc))
-        return result
+    def resolve(self, query: Query, known: AliasMap | None = None) -> Resolution:
+        search = _Search(Resolution(query))
+        self._search(search, known or {})
+        return search.result
 
-    def resolve_many(self, queries: Iterable[Query],
+    def resolve_many(self, queries: Iterable[Query], known: AliasMap | None = None,
                      progress: ProgressCallback | None = None) -> list[Resolution]:
-        """Results in input order; identical queries are resolved once."""
+        """Results in input order; identical queries are resolved once.
+
+        ``known`` is the lock file's alias mapping for the file being resolved,
+        passed per call because one resolver serves several files.
+        """
         items = list(queries)
+        mapping = known or {}
         unique: dict[tuple[str, str, int | None], Query] = {}
         for query in items:
             unique.setdefault(query.key, query)
-        total, done = len(unique), 0
+        counter = _Counter(len(unique), progress)
         results: dict[tuple[str, str, int | None], Resolution] = {}
-        lock = threading.Lock()
         # Cache hits are pure CPU work: done here, in this thread, because
         # threads would only fight over the GIL. The pool is for the network.
         pending = []
         for query in unique.values():
-            hit = self._from_cache(query)
+            hit = self._from_stored_verdict(query, mapping)
             if hit is None:
                 pending.append(query)
-                continue
-            results[query.key] = hit
-            done += 1
-            if progress is not None:
-                progress(done, total)
+            else:
+                results[query.key] = hit
+                counter.step()
 
         def work(query: Query) -> None:
-            nonlocal done
-            resolution = self.resolve(query)
-            with lock:
-                results[query.key] = resolution
-                done += 1
-                if progress is not None:
-                    progress(done, total)
+            results[query.key] = self.resolve(query, mapping)
+            counter.step()
 
         if self.jobs == 1 or len(pending) <= 1:
             for query in pending:
@@ -223,167 +162,245 @@ class Resolver:
         else:
             with ThreadPoolExecutor(max_workers=min(self.jobs, len(pending))) as pool:
                 list(pool.map(work, pending))
-        out = []
-        for query in items:
-            shared = results[query.key]
-            out.append(shared if shared.query is query else _copy_for(shared, query))
-        return out
+        return [_for_query(results[q.key], q) for q in items]
 
-    # -- steps ---------------------------------------------------------------------
-    def _from_cache(self, query: Query) -> Resolution | None:
-        """The answer from the lock mapping and the cache's stored verdicts alone, if any."""
-        if self.cache is None or (query.kind == "pith" and len(query.value) != 26):
+    # -- step 0: a stored verdict answers without any document ------------------------
+    def _from_stored_verdict(self, query: Query, known: AliasMap) -> Resolution | None:
+        cache = self.cache
+        if cache is None or (query.kind == "pith" and len(query.value) != 26):
             return None
-        if query.kind == "pith":
-            candidates = [(query.value, "given")]
-        else:
-            candidates = []
-            for key in alias_keys(query):
-                for number, source in ((self.known.get(key), "lock"),
-                                       (self.cache.lookup(*key), "cache")):
-                    if number:
-                        candidates.append((number.rsplit(":", 1)[-1], source))
-        for pith_id, mapped_by in candidates:
+        for pith_id, mapped_by in self._local_candidates(query, known, None):
             try:
-                verdict = self.cache.get_verdict(pith_id, self.trust)
+                verdict = cache.get_verdict(pith_id, self.trust)
             except CacheError:
                 return None
             if verdict is None or verdict.evidence is None or \
-                    _matches_request(query, verdict.report) is not None:
+                    IDENTITY.blocking(Claims.of_query(query), verdict.report) is not None:
                 continue
             result = Resolution(query)
-            self._accept(result, None, verdict.report, "cache", mapped_by)
+            _accept(result, None, verdict.report, "cache", mapped_by)
             result.evidence = verdict.evidence
             return result
         return None
 
-    def _candidates(self, query: Query, result: Resolution) -> list[tuple[str, str]]:
-        """(pith ID, who named it) in order of preference, without duplicates."""
-        found: list[tuple[str, str]] = []
-
-        def add(number: str | None, source: str) -> None:
-            if not number:
-                return
-            try:
-                ident = parse_pith_number(number).id
-            except PithNumberError:
-                result.notes.append(f"{source} named {number!r}, which is not a pith number")
-                return
-            if len(ident) == 26 and all(ident != c for c, _ in found):
-                found.append((ident, source))
-
+    # -- step 1: candidates, source by source --------------------------------------
+    def _local_candidates(self, query: Query, known: AliasMap,
+                          search: _Search | None) -> list[Candidate]:
+        """The pith number given, then the lock's mapping, then the cache's alias index."""
         if query.kind == "pith":
             if len(query.value) == 26:
-                add(query.value, "given")
-            else:
-                for source in (self.cache, *self.mirrors):
-                    if source is not None:
-                        for ident in source.complete(query.value):
-                            add(ident, "cache" if source is self.cache else source.label)
-                if not found:
-                    result.reasons.append(
-                        f"pith:{query.value} is a short form; no cache or local mirror knows a "
-                        "full number starting with it (give the full 26-character ID)")
-            return found
-        alias_kinds = alias_keys(query)
-        for kind, value in alias_kinds:
-            add(self.known.get((kind, value)), "lock")
+                return [(query.value, "given")]
+            return self._completions(query, search)
+        found: list[Candidate] = []
+        for key in query.alias_keys():
+            _add(found, known.get(key), "lock", search)
             if self.cache is not None:
-                add(self.cache.lookup(kind, value), "cache")
-        if found:
-            return found
-        for mirror in self.mirrors:
-            for kind, value in alias_kinds:
-                try:
-                    for number in mirror.lookup(kind, value):
-                        add(number, mirror.label)
-                except FetchError as exc:
-                    result.reasons.append(f"alias lookup: {exc}")
-                except UsageError as exc:
-                    result.reasons.append(f"alias lookup: {exc}")
-            if found:
-                break
+                _add(found, self._cache_call(lambda k=key: self.cache.lookup(*k)), "cache",
+                     search)
         return found
 
-    def _accept(self, result: Resolution, data: bytes | None, report: VerificationReport,
-                source: str, mapped_by: str) -> None:
-        result.status = report.status
-        result.pith_number = report.pith_number
-        result.report = report
-        result.source = source
-        result.mapped_by = mapped_by
-        result.document = data
-        # What failed on the way (a tampered mirror, a timeout) stays visible as notes.
-        result.notes.extend(result.reasons)
-        result.reasons = []
-        note = version_note(result.query, report)
-        if note is not None:
-            result.notes.append(note)
+    def _completions(self, query: Query, search: _Search | None) -> list[Candidate]:
+        found: list[Candidate] = []
+        for source in (self.cache, *self.mirrors):
+            if source is None:
+                continue
+            label = "cache" if source is self.cache else source.label
+            for ident in source.complete(query.value)[:MAX_CANDIDATES_PER_QUERY]:
+                _add(found, ident, label, search)
+        if not found and search is not None:
+            search.note(f"pith:{query.value} is a short form; no cache or local mirror knows a "
+                        "full number starting with it (give the full 26-character ID)")
+        return found
 
-    def _check(self, data: bytes, query: Query) -> tuple[VerificationReport, str | None]:
+    def _mirror_candidates(self, mirror: Mirror, query: Query, search: _Search
+                           ) -> list[Candidate]:
+        found: list[Candidate] = []
+        for kind, value in query.alias_keys():
+            try:
+                for number in mirror.lookup(kind, value):
+                    _add(found, number, mirror.label, search)
+            except (FetchError, UsageError) as exc:
+                search.transient = True
+                search.note(f"alias lookup: {exc}")
+        return found
+
+    def _candidate_stages(self, query: Query, known: AliasMap, search: _Search
+                          ) -> Iterator[tuple[list[Candidate], bool]]:
+        """(candidates, named by a mirror's alias answer) for each source, in order."""
+        yield self._local_candidates(query, known, search), False
+        if query.kind == "pith":
+            return
+        for mirror in self.mirrors:
+            yield self._mirror_candidates(mirror, query, search), True
+
+    # -- step 2: fetch and verify one candidate ------------------------------------
+    def _search(self, search: _Search, known: AliasMap) -> None:
+        query = search.result.query
+        named_any = False
+        for candidates, from_alias_answer in self._candidate_stages(query, known, search):
+            for pith_id, mapped_by in candidates:
+                if pith_id in search.tried:
+                    continue
+                if len(search.tried) >= MAX_CANDIDATES_PER_QUERY:
+                    search.note(f"stopped after {MAX_CANDIDATES_PER_QUERY} candidate numbers")
+                    break
+                named_any = True
+                search.tried.add(pith_id)
+                outcome = self._try_candidate(search, pith_id, mapped_by)
+                if outcome == _ACCEPTED:
+                    return
+                if outcome == _MISSING and from_alias_answer:
+                    search.named_missing.append(f"pith:{pith_id} ({mapped_by})")
+        self._conclude(search, named_any)
+
+    def _try_candidate(self, search: _Search, pith_id: str, mapped_by: str) -> str:
+        """Accepted, or why not: a document was seen and rejected, none exists, or errors."""
+        if self._try_cache(search, pith_id, mapped_by):
+            return _ACCEPTED
+        outcome = _MISSING
+        for kind in ("bundle", "state"):
+            for mirror in self.mirrors:
+                data, failed = self._fetch(search, mirror, pith_id, kind)
+                if failed and outcome == _MISSING:
+                    outcome = _FAILED
+                if data is None:
+                    continue
+                report, problem = self._judge(data, search.result.query)
+                if problem is None:
+                    _accept(search.result, data, report, mirror.label, mapped_by)
+                    self._store(data, report)
+                    return _ACCEPTED
+                search.bad_document = True
+                outcome = _REJECTED
+                search.note(f"{mirror.label} {kind} for pith:{pith_id}: {problem}")
+        return outcome
+
+    def _try_cache(self, search: _Search, pith_id: str, mapped_by: str) -> bool:
+        if self.cache is None:
+            return False
+        query = search.result.query
+        verified = self._cache_call(lambda: self.cache.get_verified(pith_id, self.trust))
+        if verified is not None and IDENTITY.blocking(Claims.of_query(query),
+                                                      verified[1]) is None:
+            _accept(search.result, verified[0], verified[1], "cache", mapped_by)
+            return True
+        cached = self._cache_call(lambda: self.cache.get(pith_id)) if verified is None else None
+        if cached is None:
+            return False
+        report, problem = self._judge(cached[0], query)
+        if problem is None:
+            _accept(search.result, cached[0], report, "cache", mapped_by)
+            return True
+        search.note(f"cache: {problem}")
+        return False
+
+    def _fetch(self, search: _Search, mirror: Mirror, pith_id: str, kind: str
+               ) -> tuple[bytes | None, bool]:
+        """(the bytes or None, whether the mirror failed to answer)."""
+        try:
+            return mirror.fetch(pith_id, kind), False
+        except FetchError as exc:
+            search.transient = True
+            search.note(str(exc))
+            return None, True
+
+    def _judge(self, data: bytes, query: Query) -> tuple[VerificationReport, str | None]:
+        """Verify, then ask the policy whether the record is the one the query names."""
         report = verify_document(data, self.trust)
         if not report.ok:
             return report, "; ".join(report.reasons[:3]) or "did not verify"
-        return report, _matches_request(query, report)
+        finding = IDENTITY.blocking(Claims.of_query(query), report)
+        return report, finding.message if finding is not None else None
 
-    def _resolve_into(self, result: Resolution) -> None:
-        query = result.query
-        candidates = self._candidates(query, result)
-        if not candidates:
-            if not result.reasons:
-                where = "cache, lock file or local mirrors" if self.offline else \
-                    "cache, lock file or any mirror"
-                result.reasons.append(f"no {query.kind} mapping for {query} in the {where}")
-            result.status = UNAVAILABLE if any("alias lookup" in r for r in result.reasons) \
-                and not self.offline else NOT_FOUND
+    # -- step 3: the status -------------------------------------------------------
+    def _conclude(self, search: _Search, named_any: bool) -> None:
+        result, query = search.result, search.result.query
+        result.status = search.final_status()
+        if search.named_missing:
+            result.reasons.append("named by an alias answer, but no source has a document "
+                                  "for " + ", ".join(search.named_missing))
+        if not named_any and not result.reasons:
+            where = "cache, lock file or local mirrors" if self.offline else \
+                "cache, lock file or any mirror"
+            result.reasons.append(f"no {query.kind} mapping for {query} in the {where}")
+        elif result.status is Status.NOT_FOUND and named_any and not result.reasons:
+            result.reasons.append(f"no mirror has a document for {query}")
+
+    # -- the cache is an optimisation: a broken one is said once and then skipped --------
+    def _cache_call(self, call: Callable[[], Any]) -> Any:
+        if self.cache is None:
+            return None
+        try:
+            return call()
+        except CacheError as exc:
+            self._drop_cache(exc)
+            return None
+
+    def _store(self, data: bytes, report: VerificationReport) -> None:
+        cache = self.cache
+        if cache is None:
             return
-        saw_document = False
-        transient = False
-        for pith_id, mapped_by in candidates:
+        try:
+            cache.put(data, report, encode_evidence(evidence_of(data, report)),
+                      signed_aliases(report))
+        except CacheError as exc:
+            self._drop_cache(exc)
+
+    def _drop_cache(self, exc: CacheError) -> None:
+        with self._warn_lock:
             if self.cache is not None:
-                verdict = self.cache.get_verified(pith_id, self.trust)
-                if verdict is not None and _matches_request(query, verdict[1]) is None:
-                    self._accept(result, verdict[0], verdict[1], "cache", mapped_by)
-                    return
-                cached = self.cache.get(pith_id) if verdict is None else None
-                if cached is not None:
-                    data = cached[0]
-                    report, problem = self._check(data, query)
-                    if problem is None:
-                        self._accept(result, data, report, "cache", mapped_by)
-                        return
-                    result.reasons.append(f"cache: {problem}")
-            for kind in ("bundle", "state"):
-                for mirror in self.mirrors:
-                    try:
-                        data = mirror.fetch(pith_id, kind)
-                    except FetchError as exc:
-                        transient = True
-                        result.reasons.append(str(exc))
-                        continue
-                    if data is None:
-                        continue
-                    saw_document = True
-                    report, problem = self._check(data, query)
-                    if problem is not None:
-                        result.reasons.append(f"{mirror.label} {kind} for pith:{pith_id}: "
-                                              f"{problem}")
-                        continue
-                    self._accept(result, data, report, mirror.label, mapped_by)
-                    if self.cache is not None:
-                        self.cache.put(data, report)
-                    return
-        if saw_document:
-            result.status = INVALID
-        elif transient:
-            result.status = UNAVAILABLE
-        else:
-            result.status = NOT_FOUND
-            ids = ", ".join(f"pith:{c}" for c, _ in candidates)
-            result.reasons.append(f"no mirror has a document for {ids}")
+                self.warnings.append(f"the cache is not usable ({exc}); going on without it")
+                self.cache = None
 
 
-def _copy_for(shared: Resolution, query: Query) -> Resolution:
+class _Counter:
+    """Thread-safe progress: ``step`` after each finished query."""
+
+    def __init__(self, total: int, progress: ProgressCallback | None) -> None:
+        self.total, self.done = total, 0
+        self.progress = progress
+        self._lock = threading.Lock()
+
+    def step(self) -> None:
+        with self._lock:
+            self.done += 1
+            if self.progress is not None:
+                self.progress(self.done, self.total)
+
+
+def _add(found: list[Candidate], number: str | None, source: str,
+         search: _Search | None) -> None:
+    """Append a candidate named by ``source`` unless it is malformed or already listed."""
+    if not number:
+        return
+    try:
+        ident = parse_pith_number(number).id
+    except PithNumberError:
+        if search is not None:
+            search.result.notes.append(f"{source} named {number!r}, which is not a pith number")
+        return
+    if len(ident) == 26 and all(ident != c for c, _ in found):
+        found.append((ident, source))
+
+
+def _accept(result: Resolution, data: bytes | None, report: VerificationReport,
+            source: str, mapped_by: str) -> None:
+    """Record the verified answer; what failed on the way stays visible as notes."""
+    result.status = Status(report.status)
+    result.pith_number = report.pith_number
+    result.report = report
+    result.source = source
+    result.mapped_by = mapped_by
+    result.document = data
+    result.notes.extend(result.reasons)
+    result.reasons = []
+    result.notes.extend(f.message for f in RESOLVER.findings(Claims.of_query(result.query),
+                                                            report) if not f.blocking)
+
+
+def _for_query(shared: Resolution, query: Query) -> Resolution:
+    if shared.query is query:
+        return shared
     return Resolution(query, shared.status, shared.pith_number, shared.report, shared.source,
-                      shared.mapped_by, list(shared.reasons), list(shared.notes), shared.document,
-                      shared.evidence)
+                      shared.mapped_by, list(shared.reasons), list(shared.notes),
+                      shared.document, shared.evidence)

@@ -1,30 +1,50 @@
-"""Everything a run can be configured with, and the objects built from it.
+"""Config file + environment + flags → one :class:`Settings`, resolved once per run.
 
-Command-line flags and config files both end up here, so the resolver, cache
-and trust root are built the same way by every command.
+Every command takes the same object, so two commands can never disagree about
+which keys are trusted or which fields are ours (``verify`` once ignored the
+keys ``annotate`` honoured). Every value is validated here, up front, with a
+one-line error naming the key: a bad value must never surface later as a
+traceback. Precedence: flags over environment over the config file.
 """
 
 from __future__ import annotations
 
+import math
+import os
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from .cache import Cache
-from .mirrors import REGISTRY_URL, HostLimits, HttpSettings, Mirror, make_mirror, make_session
-from .resolver import DEFAULT_JOBS, Resolver
+from .config import Config, find_config
+from .entry_query import FieldNames
+from .errors import ConfigError, UsageError
+from .policy import AUTHOR_CHECK_MODES, Policy, entry_policy
 from .trust import TrustRoot
 
+if TYPE_CHECKING:
+    from .cache import Cache
+    from .mirrors import Mirror
+    from .resolver import Resolver
+
+REGISTRY_URL = "https://pith.science"
+DEFAULT_JOBS = 16
 DEFAULT_PER_HOST = 16
 DEFAULT_RATE = 250.0
+TRUST_KEYS_ENV = "PITH_BIB_TRUST_KEYS"
+LOOKUP_FIELDS = frozenset({"base", "kind", "value"})
 
 
 @dataclass
 class Settings:
+    """Everything a run is configured with; build the resolver, cache and policy from it."""
+
     mirrors: list[str] = field(default_factory=lambda: [REGISTRY_URL])
     offline: bool = False
     cache_dir: Path | None = None
     trust_keys: list[str] = field(default_factory=list)
+    trust_key_origins: dict[str, str] = field(default_factory=dict)
     jobs: int = DEFAULT_JOBS
     per_host: int = DEFAULT_PER_HOST
     rate: float = DEFAULT_RATE
@@ -33,35 +53,157 @@ class Settings:
     timeout: float = 15.0
     deadline: float = 30.0
     retries: int = 3
+    fields: FieldNames = field(default_factory=FieldNames)
+    lock: Path | None = None
+    check_titles: bool = True
+    author_check: str = "fail"
+    config_path: Path | None = None
 
     def trust_root(self) -> TrustRoot:
         trust = TrustRoot.default()
         for key in self.trust_keys:
-            trust = trust.with_hex_key(key)
+            trust = trust.with_hex_key(key, origin=self.trust_key_origins.get(key, "settings"))
         return trust
 
+    def policy(self) -> Policy:
+        return entry_policy(check_titles=self.check_titles, author_check=self.author_check)
+
     def cache(self) -> Cache:
+        from .cache import Cache
+
         return Cache(self.cache_dir)
 
     def build_mirrors(self) -> list[Mirror]:
+        from .mirrors import HostLimits, HttpSettings, make_mirror, make_session
+
         limits = HostLimits(per_host=self.per_host, rate=self.rate)
         http = HttpSettings(read_timeout=self.timeout, deadline=self.deadline)
         session = None
 
-        def shared_session():  # type: ignore[no-untyped-def]
+        def shared_session() -> Any:
             nonlocal session
             if session is None:
                 session = make_session(retries=self.retries, contact=self.contact,
                                        pool=max(self.per_host, 4))
             return session
 
-        mirrors = []
-        for spec in self.mirrors:
-            if self.offline and spec.startswith(("http://", "https://")):
-                continue  # offline: no HTTP mirror is even constructed
-            mirrors.append(make_mirror(spec, shared_session, limits, http, self.lookup_pattern))
-        return mirrors
+        return [make_mirror(spec, shared_session, limits, http, self.lookup_pattern)
+                for spec in self.mirrors
+                if not (self.offline and spec.startswith(("http://", "https://")))]
 
-    def resolver(self, known: Mapping[tuple[str, str], str] | None = None) -> Resolver:
-        return Resolver(self.build_mirrors(), self.cache(), self.trust_root(),
-                        offline=self.offline, known=known, jobs=self.jobs)
+    def resolver(self) -> Resolver:
+        from .resolver import Resolver
+
+        return Resolver(self.build_mirrors(), self.cache(), trust=self.trust_root(),
+                        offline=self.offline, jobs=self.jobs)
+
+    def lock_path_for(self, bib_path: Path) -> Path:
+        from .lock import default_lock_path
+
+        return self.lock if self.lock is not None else default_lock_path(bib_path)
+
+    def trust_lines(self) -> list[str]:
+        """One line per key trusted beyond the built-in one: printed by every run."""
+        return [f"trusting extra key {k.fingerprint} ({k.label}) from {k.origin}"
+                for k in self.trust_root().extra_keys]
+
+
+# -- building it ------------------------------------------------------------------------
+_PLAIN_KEYS = ("lookup_pattern", "jobs", "per_host", "rate", "contact", "offline", "timeout",
+               "deadline", "check_titles", "author_check")
+
+
+def _from_config(settings: Settings, config: Config) -> None:
+    for key in _PLAIN_KEYS:
+        value = config.get(key)
+        if value is not None:
+            setattr(settings, key, value)
+    base = config.path.parent if config.path else Path.cwd()
+    if config.get("mirrors"):
+        settings.mirrors = [m if "://" in m else str((base / m).resolve())
+                            for m in config.get("mirrors")]
+    if config.get("lock"):
+        settings.lock = config.relative("lock")
+    settings.fields = FieldNames(pith=config.get("field", "pith"),
+                                 status=config.get("status_field", "pith_status"))
+    settings.config_path = config.path
+
+
+def _from_environment(settings: Settings, environ: Mapping[str, str]) -> None:
+    from .cache import CACHE_ENV
+
+    if environ.get(CACHE_ENV):
+        settings.cache_dir = Path(environ[CACHE_ENV])
+    for key in environ.get(TRUST_KEYS_ENV, "").replace(",", " ").split():
+        settings.trust_keys.append(key)
+        settings.trust_key_origins[key] = f"${TRUST_KEYS_ENV}"
+
+
+def _from_flags(settings: Settings, flags: Any) -> None:
+    if getattr(flags, "mirror", None):
+        settings.mirrors = list(flags.mirror)
+    if getattr(flags, "offline", False):
+        settings.offline = True
+    if getattr(flags, "cache_dir", None):
+        settings.cache_dir = Path(flags.cache_dir)
+    for key in getattr(flags, "trust_key", None) or []:
+        settings.trust_keys.append(key)
+        settings.trust_key_origins[key] = "--trust-key"
+    if getattr(flags, "jobs", None):
+        settings.jobs = flags.jobs
+    if getattr(flags, "lock", None):
+        settings.lock = Path(flags.lock)
+
+
+def _check_number(value: Any, key: str, *, minimum: float, whole: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            (whole and not isinstance(value, int)) or math.isnan(value) or value < minimum:
+        kind = "a whole number" if whole else "a number"
+        raise ConfigError(f"{key} must be {kind} of at least {minimum}, not {value!r}")
+
+
+def validate(settings: Settings) -> Settings:
+    """Refuse every value that would fail later, naming its key."""
+    _check_number(settings.jobs, "jobs", minimum=1, whole=True)
+    _check_number(settings.per_host, "per_host", minimum=1, whole=True)
+    _check_number(settings.rate, "rate", minimum=0)
+    _check_number(settings.timeout, "timeout", minimum=0.001)
+    _check_number(settings.deadline, "deadline", minimum=0.001)
+    if settings.author_check not in AUTHOR_CHECK_MODES:
+        raise ConfigError(f"author_check must be one of {', '.join(AUTHOR_CHECK_MODES)}, "
+                          f"not {settings.author_check!r}")
+    if settings.lookup_pattern is not None:
+        _check_lookup_pattern(settings.lookup_pattern)
+    try:
+        settings.trust_root()
+    except UsageError as exc:
+        raise ConfigError(str(exc)) from None
+    except ValueError as exc:
+        raise ConfigError(f"trust key: {exc}") from None
+    return settings
+
+
+def _check_lookup_pattern(pattern: str) -> None:
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None}
+    except ValueError as exc:
+        raise ConfigError(f"lookup_pattern {pattern!r}: {exc}") from None
+    unknown = names - LOOKUP_FIELDS
+    if unknown or "base" not in names:
+        raise ConfigError(f"lookup_pattern {pattern!r} may use only {{base}}, {{kind}} and "
+                          "{value}, and must start from {base}")
+
+
+def load_settings(flags: Any = None, *, start: Path | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """The one call that turns config file + environment + flags into ``Settings``.
+
+    ``start`` is where the config search begins (the first input file's folder,
+    else the working directory).
+    """
+    settings = Settings()
+    _from_config(settings, find_config(start or Path.cwd()))
+    _from_environment(settings, os.environ if environ is None else environ)
+    if flags is not None:
+        _from_flags(settings, flags)
+    return validate(settings)

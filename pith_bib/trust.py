@@ -33,17 +33,6 @@ def fingerprint_b32(raw_key: bytes) -> str:
     return base64.b32encode(hashlib.sha256(raw_key).digest()).decode("ascii")[:26]
 
 
-def ed25519_verify(raw_key: bytes, message: bytes, signature: bytes) -> bool:
-    """Strict Ed25519 check (libsodium); any malformed input is simply False."""
-    if len(raw_key) != ED25519_KEY_BYTES or len(signature) != ED25519_SIGNATURE_BYTES:
-        return False
-    try:
-        VerifyKey(raw_key).verify(message, signature)
-    except (BadSignatureError, ValueError, TypeError):
-        return False
-    return True
-
-
 @dataclass(frozen=True)
 class PinnedKey:
     """One trusted Ed25519 key.
@@ -99,13 +88,16 @@ class TrustRoot:
     def default(cls) -> TrustRoot:
         return _DEFAULT
 
-    def with_key(self, raw_key: bytes, key_id: str | None = None) -> TrustRoot:
-        new = PinnedKey(raw=bytes(raw_key), key_id=key_id, origin="user")
+    def with_key(self, raw_key: bytes, key_id: str | None = None,
+                 origin: str = "user") -> TrustRoot:
+        """A copy that also trusts ``raw_key``; ``origin`` says who asked (shown to users)."""
+        new = PinnedKey(raw=bytes(raw_key), key_id=key_id, origin=origin)
         if any(k.raw == new.raw for k in self.keys):
             return self
         return TrustRoot(keys=(*self.keys, new))
 
-    def with_hex_key(self, hex_key: str, key_id: str | None = None) -> TrustRoot:
+    def with_hex_key(self, hex_key: str, key_id: str | None = None,
+                     origin: str = "--trust-key") -> TrustRoot:
         """Add a key written as 64 hex digits (the form ``--trust-key`` takes)."""
         text = hex_key.strip().lower()
         try:
@@ -116,7 +108,7 @@ class TrustRoot:
             raise TrustError(
                 f"--trust-key {hex_key!r}: an Ed25519 public key is 64 hex digits"
             )
-        return self.with_key(raw, key_id)
+        return self.with_key(raw, key_id, origin)
 
     def find(self, key_id: object, fingerprint: object) -> PinnedKey | None:
         """The pinned key a signer names, or None when the claim matches no pinned key.
@@ -132,6 +124,11 @@ class TrustRoot:
             if key.key_id is None or key.key_id == key_id:
                 return key
         return None
+
+    @property
+    def extra_keys(self) -> tuple[PinnedKey, ...]:
+        """Keys beyond the built-in registry key: every run names them, so trust is visible."""
+        return tuple(k for k in self.keys if k.origin != "pinned")
 
     def pins(self, fingerprint: str) -> bool:
         return any(key.fingerprint == fingerprint for key in self.keys)

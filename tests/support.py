@@ -8,12 +8,23 @@ from typing import Any
 
 from nacl.signing import SigningKey
 
+from pith_bib.evidence import evidence_of
+from pith_bib.lock import encode_evidence
+from pith_bib.policy import signed_aliases
 from pith_bib.publish import build_bundle, document_bytes
+from pith_bib.trust import TrustRoot
 
 DATA = Path(__file__).parent / "data"
 SEEDS = DATA / "seeds"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORPORA = SHARED / "corpora"
+REGISTRY = TrustRoot.default()
+
+
+def cache_put(cache: Any, data: bytes, report: Any) -> bool:
+    """Store a verified document the way the resolver does (evidence and aliases derived)."""
+    return cache.put(data, report, encode_evidence(evidence_of(data, report)),
+                     signed_aliases(report))
 
 SEED_FACTS = {
     "000_1d2cb73b9774673c.txt": ("state", "pith:2018:CTRGCVKP3IF5BR5WQP2SFIZL4G", "1811.00143", 2),

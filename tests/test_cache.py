@@ -18,7 +18,7 @@ from pith_bib.errors import CacheError
 from pith_bib.publish import build_bundle, document_bytes, resign_bundle
 from pith_bib.resolver import parse_query
 from pith_bib.settings import Settings
-from tests.support import SEEDS, fixed_key, seed_bytes
+from tests.support import REGISTRY, SEEDS, cache_put, fixed_key, seed_bytes
 
 KEY = fixed_key(33)
 KEY_HEX = bytes(KEY.verify_key).hex()
@@ -38,8 +38,8 @@ def write_mirror(root: Path, docs: list[bytes]) -> None:
 def test_put_get_and_permissions(tmp_path: Path) -> None:
     cache = Cache(tmp_path / "c")
     data = seed_bytes("001_702a4949302f7c0a.txt")
-    report = verify_document(data)
-    assert cache.put(data, report) is True
+    report = verify_document(data, REGISTRY)
+    assert cache_put(cache, data, report) is True
     stored, record = cache.get("DM6GBYSNJHDMWLODXZBVEPYJHJ")  # type: ignore[misc]
     assert stored == data and record.status == "verified"
     assert cache.lookup("arxiv", "1802.04924") == report.pith_number
@@ -52,7 +52,7 @@ def test_put_get_and_permissions(tmp_path: Path) -> None:
 def test_unverified_documents_are_refused(tmp_path: Path) -> None:
     data = seed_bytes("001_702a4949302f7c0a.txt").replace(b"Exploring", b"Explaining")
     with pytest.raises(CacheError):
-        Cache(tmp_path).put(data, verify_document(data))
+        cache_put(Cache(tmp_path), data, verify_document(data, REGISTRY))
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip"])
@@ -82,8 +82,8 @@ def test_rollback_to_an_older_document_is_refused(tmp_path: Path) -> None:
     new = resign_bundle(new, KEY, "k")
     cache = Cache(tmp_path)
     old_bytes, new_bytes = document_bytes(old), document_bytes(new)
-    assert cache.put(new_bytes, verify_document(new_bytes, TRUST)) is True
-    assert cache.put(old_bytes, verify_document(old_bytes, TRUST)) is False
+    assert cache_put(cache, new_bytes, verify_document(new_bytes, TRUST)) is True
+    assert cache_put(cache, old_bytes, verify_document(old_bytes, TRUST)) is False
     data, record = cache.get(old["pith_number"].rsplit(":", 1)[1])  # type: ignore[misc]
     assert data == new_bytes and record.built_at == "2030-01-01T00:00:00Z"
 
@@ -92,9 +92,9 @@ def test_state_never_replaces_a_verified_bundle(tmp_path: Path) -> None:
     bundle = build_bundle("2104.00002", 1, "Downgrade", "2021-04-01T00:00:00Z", KEY, "k")
     cache = Cache(tmp_path)
     data = document_bytes(bundle)
-    cache.put(data, verify_document(data, TRUST))
+    cache_put(cache, data, verify_document(data, TRUST))
     state = json.dumps(bundle["state"]).encode()
-    assert cache.put(state, verify_document(state, TRUST)) is False
+    assert cache_put(cache, state, verify_document(state, TRUST)) is False
     assert cache.get(bundle["pith_number"].rsplit(":", 1)[1])[0] == data  # type: ignore[index]
 
 
@@ -102,7 +102,7 @@ def test_info_and_clear(tmp_path: Path) -> None:
     cache = Cache(tmp_path)
     for name in sorted(p.name for p in SEEDS.iterdir()):
         data = seed_bytes(name)
-        cache.put(data, verify_document(data))
+        cache_put(cache, data, verify_document(data, REGISTRY))
     assert cache.info()["documents"] == 5
     assert cache.clear() == 5
     assert cache.info()["documents"] == 0
@@ -181,7 +181,7 @@ def test_cached_verdict_needs_its_key_still_pinned(tmp_path: Path) -> None:
 def test_a_damaged_verdict_is_not_reused(tmp_path: Path) -> None:
     cache = Cache(tmp_path)
     data = seed_bytes("001_702a4949302f7c0a.txt")
-    cache.put(data, verify_document(data))
+    cache_put(cache, data, verify_document(data, REGISTRY))
     pid = "DM6GBYSNJHDMWLODXZBVEPYJHJ"
     assert cache.get_verified(pid, TrustRoot.default()) is not None
     pointer_path = tmp_path / "v1" / "records" / f"{pid}.json"
@@ -195,13 +195,13 @@ def test_a_damaged_verdict_is_not_reused(tmp_path: Path) -> None:
 
 
 def test_verdict_carries_lock_evidence_without_reading_the_document(tmp_path: Path) -> None:
+    from pith_bib.evidence import evidence_of
     from pith_bib.lock import LockFile
-    from pith_bib.verify import evidence_of
 
     cache = Cache(tmp_path / "c")
     data = seed_bytes("001_702a4949302f7c0a.txt")
-    report = verify_document(data)
-    cache.put(data, report)
+    report = verify_document(data, REGISTRY)
+    cache_put(cache, data, report)
     pid = "DM6GBYSNJHDMWLODXZBVEPYJHJ"
     for document in (tmp_path / "c" / "v1" / "objects").glob("*/*.json"):
         document.unlink()  # the verdict path must not need it

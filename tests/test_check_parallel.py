@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from pith_bib import check as check_module
-from pith_bib.annotate import FieldNames
 from pith_bib.check import check_bib
+from pith_bib.entry_query import FieldNames
 from pith_bib.lock import load_lock
+from pith_bib.policy import entry_policy
 from pith_bib.trust import TrustRoot
 from tests.cli_support import mirror_for_bib, run_cli, trust_args
 from tests.support import fixed_key
@@ -32,7 +33,7 @@ def annotated(tmp_path: Path) -> tuple[Path, Path]:
 def _findings(bib: Path, lock_path: Path) -> list[str]:
     trust = TrustRoot.default().with_key(bytes(fixed_key(11).verify_key))
     result = check_bib(bib, bib.read_bytes(), load_lock(lock_path), lock_path, FieldNames(),
-                       trust)
+                       trust, policy=entry_policy())
     return [str(f) for f in result.findings]
 
 

@@ -36,7 +36,8 @@ def test_check_passes_on_an_annotated_file_and_writes_nothing(annotated: tuple[P
     result = check(bib)
     assert result.returncode == 0, result.stdout
     assert result.stdout.splitlines() == [
-        "pith-bib check: 1 file(s), 4 entries with identifiers, 0 problems"]
+        "pith-bib check: 1 file(s), 4 entries with identifiers, 0 passed only as not-found in "
+        "the lock, 0 problems"]
     assert [(p.read_bytes(), p.stat().st_mtime_ns) for p in (bib, lock)] == stamps
     assert not (bib.parent / "check-cache").exists()
 

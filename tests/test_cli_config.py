@@ -24,7 +24,7 @@ def repo(tmp_path: Path) -> Path:
 def test_dedicated_config_sets_fields_mirrors_and_lock(repo: Path) -> None:
     (repo / ".pith-bib.toml").write_text(
         'field = "pith_id"\nstatus_field = "pith_verified"\nmirrors = ["mirror"]\n'
-        'offline = true\nlock = "locks/refs.lock.json"\ncache_dir = "cache"\n')
+        'offline = true\nlock = "locks/refs.lock.json"\n')
     bib = repo / "paper" / "zotero-biblatex.bib"
     result = run_cli("annotate", str(bib), cache=repo / "unused-cache")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -33,7 +33,7 @@ def test_dedicated_config_sets_fields_mirrors_and_lock(repo: Path) -> None:
     assert entry.get("pith_verified") == "verified"
     assert entry.get("pith") is None
     assert (repo / "locks" / "refs.lock.json").is_file()
-    assert (repo / "cache").is_dir() and not (repo / "unused-cache").exists()
+    assert (repo / "unused-cache").is_dir()  # the cache is the user's, never the repository's
     checked = run_cli("check", str(bib), cache=repo / "unused-cache")
     assert checked.returncode == 0, checked.stdout
 
@@ -55,7 +55,14 @@ def test_pyproject_table_is_read_and_flags_override_it(repo: Path) -> None:
     ('mirrrors = ["x"]\n', "unknown key 'mirrrors' in pith-bib config"),
     ('jobs = "many"\n', "'jobs' must be a whole number, not str"),
     ('offline = 1\n', "'offline' must be true or false, not int"),
-    ('trust_keys = [1]\n', "'trust_keys' must be a list of strings"),
+    ('trust_keys = ["ab"]\n', "trust keys cannot come from a repository's config file"),
+    ('cache_dir = "."\n', "the cache is the user's own"),
+    ('timeout = -1\n', "timeout must be a number of at least"),
+    ('lookup_pattern = "{base}/{nope}"\n', "lookup_pattern"),
+    ('lookup_pattern = "{0}"\n', "lookup_pattern"),
+    ('field = ""\n', "is not a valid field name"),
+    ('field = "pith = {x},\\n note"\n', "is not a valid field name"),
+    ('author_check = "maybe"\n', "author_check must be one of"),
     ('field = \n', "not valid TOML"),
 ])
 def test_bad_config_is_a_one_line_usage_error(repo: Path, text: str, message: str) -> None:

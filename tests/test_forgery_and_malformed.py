@@ -10,9 +10,9 @@ from nacl.signing import SigningKey
 
 from pith_bib import TrustRoot, verify_document
 from pith_bib.publish import document_bytes, public_key_entry, resign_bundle
+from pith_bib.strict_json import MAX_DEPTH, MAX_DOCUMENT_BYTES
 from pith_bib.trust import REGISTRY_KEY_ID
-from pith_bib.verify import MAX_DEPTH, MAX_DOCUMENT_BYTES
-from tests.support import BUNDLE_SEEDS, seed_bytes, seed_json
+from tests.support import BUNDLE_SEEDS, REGISTRY, seed_bytes, seed_json
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def forger_key() -> SigningKey:
 @pytest.mark.parametrize("name", BUNDLE_SEEDS)
 def test_resigned_bundle_with_own_key_is_invalid(name: str, forger_key: SigningKey) -> None:
     forged = resign_bundle(seed_json(name), forger_key, "forger-key")
-    report = verify_document(document_bytes(forged))
+    report = verify_document(document_bytes(forged), REGISTRY)
     assert report.status == "invalid"
     assert all("not a pinned key" in r for r in report.reasons)
     assert len(report.reasons) >= 4  # receipt, both events' signers/signatures, bundle
@@ -45,7 +45,7 @@ def test_forgery_claiming_the_registry_key_id_is_invalid(forger_key: SigningKey)
     forged["public_keys"] = [public_key_entry(forger_key, REGISTRY_KEY_ID)]
     forged = resign_bundle(forged, forger_key, REGISTRY_KEY_ID)
     forged["public_keys"] = [public_key_entry(forger_key, REGISTRY_KEY_ID)]
-    report = verify_document(document_bytes(forged))
+    report = verify_document(document_bytes(forged), REGISTRY)
     assert report.status == "invalid"
     assert any("public_keys[0] claims pinned key" in r for r in report.reasons)
     assert any("not a pinned key" in r for r in report.reasons)
@@ -54,13 +54,13 @@ def test_forgery_claiming_the_registry_key_id_is_invalid(forger_key: SigningKey)
 def test_state_resigned_by_forger_is_invalid(forger_key: SigningKey) -> None:
     forged = resign_bundle(seed_json(BUNDLE_SEEDS[0]), forger_key, "forger-key")
     state_bytes = json.dumps(forged["state"]).encode()
-    assert verify_document(state_bytes).status == "invalid"
+    assert verify_document(state_bytes, REGISTRY).status == "invalid"
     trust = TrustRoot.default().with_key(bytes(forger_key.verify_key))
     assert verify_document(state_bytes, trust).status == "record-verified"
 
 
 def _reasons(data: bytes) -> list[str]:
-    report = verify_document(data)
+    report = verify_document(data, REGISTRY)
     assert report.status == "invalid"
     assert report.reasons
     return report.reasons
@@ -103,7 +103,7 @@ def _bundle() -> dict:
 
 
 def _without_bundle_sig_issue(doc: dict) -> list[str]:
-    return verify_document(json.dumps(doc).encode()).reasons
+    return verify_document(json.dumps(doc).encode(), REGISTRY).reasons
 
 
 def test_wrong_length_signature() -> None:
@@ -193,7 +193,7 @@ def test_garbage_inside_every_field_never_raises() -> None:
                 continue
             doc = dict(original)
             doc[key] = junk
-            report = verify_document(json.dumps(doc).encode())
+            report = verify_document(json.dumps(doc).encode(), REGISTRY)
             assert report.status == "invalid"
             assert all("could not be checked" not in r for r in report.reasons), (key, junk)
 
@@ -201,6 +201,6 @@ def test_garbage_inside_every_field_never_raises() -> None:
 def test_state_tampering_is_caught() -> None:
     doc = json.loads(seed_bytes("000_1d2cb73b9774673c.txt"))
     doc["current"]["graph_snapshots"][0]["payload"]["graph_snapshot"]["paper"]["title"] = "X"
-    report = verify_document(json.dumps(doc).encode())
+    report = verify_document(json.dumps(doc).encode(), REGISTRY)
     assert report.status == "invalid"
     assert any("does not match the record's title hash" in r for r in report.reasons)

@@ -14,6 +14,7 @@ from pith_bib.errors import UsageError
 from pith_bib.publish import build_bundle, document_bytes
 from pith_bib.resolver import Query, Resolver, parse_query
 from pith_bib.settings import Settings
+from pith_bib.trust import TrustRoot
 from tests.mirror_server import MirrorServer
 from tests.support import SEEDS, fixed_key, seed_bytes
 from tests.test_cache import write_mirror
@@ -59,7 +60,7 @@ def test_identical_requests_resolve_once_and_progress_counts_unique(tmp_path: Pa
                 seen.append((done, total))
 
         queries = [parse_query(t) for t in ["2106.00001", "arXiv:2106.00001", "2106.00001"]]
-        results = settings.resolver().resolve_many(queries, progress)
+        results = settings.resolver().resolve_many(queries, progress=progress)
         assert server.counts[f"/pith/{pid}/bundle.json"] == 1
     assert [r.status for r in results] == ["verified"] * 3
     assert [r.query.text for r in results] == ["2106.00001", "arXiv:2106.00001", "2106.00001"]
@@ -72,7 +73,7 @@ def test_version_mismatch_is_reported_not_hidden(tmp_path: Path) -> None:
     resolver = Settings(mirrors=[str(mirror)], cache_dir=tmp_path / "c").resolver()
     result = resolver.resolve(parse_query("1802.04924v1"))
     assert result.status == "verified"
-    assert result.notes == ["asked for 1802.04924v1; the record is v2"]
+    assert result.notes == ["the entry cites 1802.04924v1; the signed record is v2"]
     exact = resolver.resolve(parse_query("1802.04924v2"))
     assert exact.notes == []
 
@@ -96,8 +97,9 @@ def test_lock_mapping_is_used_before_mirrors(tmp_path: Path) -> None:
     mirror = tmp_path / "m"
     write_mirror(mirror, [seed_bytes("002_4713260b799be0b3.txt")])
     resolver = Resolver(Settings(mirrors=[str(mirror)]).build_mirrors(), None,
-                        known={("arxiv", "1811.06992"): "pith:2018:AH5S4WE2T4KISLKPOBTLFWQMX3"})
-    result = resolver.resolve(parse_query("1811.06992"))
+                        trust=TrustRoot.default())
+    known = {("arxiv", "1811.06992"): "pith:2018:AH5S4WE2T4KISLKPOBTLFWQMX3"}
+    result = resolver.resolve(parse_query("1811.06992"), known)
     assert result.status == "verified" and result.mapped_by == "lock"
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from pith_bib import verify_document
-from tests.support import BUNDLE_SEEDS, seed_json
+from tests.support import BUNDLE_SEEDS, REGISTRY, seed_json
 
 Path_ = tuple[Any, ...]
 
@@ -104,7 +104,7 @@ def test_every_leaf_change_breaks_verification(name: str) -> None:
             continue
         doc = copy.deepcopy(original)
         _set(doc, path, _changed(_get(doc, path)))
-        report = verify_document(_encode(doc))
+        report = verify_document(_encode(doc), REGISTRY)
         checked += 1
         if report.status == "verified" or not report.reasons:
             survivors.append(_label(path))
@@ -120,7 +120,7 @@ def test_uncovered_list_is_exact(name: str) -> None:
     for path in uncovered:
         doc = copy.deepcopy(original)
         _set(doc, path, "2030-01-01T00:00:00.000000Z")
-        assert verify_document(_encode(doc)).status == "verified", _label(path)
+        assert verify_document(_encode(doc), REGISTRY).status == "verified", _label(path)
 
 
 @pytest.mark.parametrize("name", BUNDLE_SEEDS)
@@ -131,7 +131,7 @@ def test_every_removed_key_breaks_verification(name: str) -> None:
         for key in list(_get(original, path)):
             doc = copy.deepcopy(original)
             del _get(doc, path)[key]
-            if verify_document(_encode(doc)).status == "verified":
+            if verify_document(_encode(doc), REGISTRY).status == "verified":
                 survivors.append(_label((*path, key)))
     assert survivors == []
 
@@ -143,7 +143,7 @@ def test_every_added_key_breaks_verification(name: str) -> None:
     for path in _containers(original):
         doc = copy.deepcopy(original)
         _get(doc, path)["zz_added"] = "x"
-        if verify_document(_encode(doc)).status == "verified":
+        if verify_document(_encode(doc), REGISTRY).status == "verified":
             survivors.append(_label(path))
     assert survivors == []
 
@@ -152,7 +152,7 @@ def test_every_added_key_breaks_verification(name: str) -> None:
 def test_reordered_events_break_verification(name: str) -> None:
     doc = seed_json(name)
     doc["events"].reverse()
-    report = verify_document(_encode(doc))
+    report = verify_document(_encode(doc), REGISTRY)
     assert report.status == "invalid"
     assert any("bundle_sha256" in r or "state" in r for r in report.reasons)
 
@@ -167,7 +167,7 @@ def test_swapped_receipt_signature(name: str) -> None:
     doc["events"][0]["payload"]["receipt"]["signature_b64"] = (
         other["events"][0]["payload"]["receipt"]["signature_b64"]
     )
-    report = verify_document(_encode(doc))
+    report = verify_document(_encode(doc), REGISTRY)
     assert report.status == "invalid"
     assert any("receipt: Ed25519 signature does not verify" in r for r in report.reasons)
 
@@ -177,7 +177,7 @@ def test_swapped_event_signature(name: str) -> None:
     doc, other = seed_json(name), seed_json(_other(name))
     doc["events"][1]["signature"]["signature_b64"] = other["events"][1]["signature"][
         "signature_b64"]
-    report = verify_document(_encode(doc))
+    report = verify_document(_encode(doc), REGISTRY)
     assert report.status == "invalid"
     assert "events[1].signature: Ed25519 signature does not verify under pith-v1-2026-05" in (
         report.reasons)
@@ -187,7 +187,7 @@ def test_swapped_event_signature(name: str) -> None:
 def test_swapped_bundle_signature(name: str) -> None:
     doc, other = seed_json(name), seed_json(_other(name))
     doc["bundle_signature"]["signature_b64"] = other["bundle_signature"]["signature_b64"]
-    report = verify_document(_encode(doc))
+    report = verify_document(_encode(doc), REGISTRY)
     assert report.reasons == [
         "bundle_signature: Ed25519 signature does not verify under pith-v1-2026-05"
     ]
@@ -196,5 +196,5 @@ def test_swapped_bundle_signature(name: str) -> None:
 def test_whole_bundle_signature_object_from_other_bundle() -> None:
     doc = seed_json(BUNDLE_SEEDS[0])
     doc["bundle_signature"] = seed_json(BUNDLE_SEEDS[1])["bundle_signature"]
-    report = verify_document(_encode(doc))
+    report = verify_document(_encode(doc), REGISTRY)
     assert "bundle_signature.bundle_sha256 does not match the bundle's content" in report.reasons

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from pith_bib import TrustRoot, verify_document
-from tests.support import SEED_FACTS, seed_bytes
+from tests.support import REGISTRY, SEED_FACTS, seed_bytes
 
 
 @pytest.mark.parametrize("name", sorted(SEED_FACTS))
 def test_seed_verifies_with_expected_facts(name: str) -> None:
     kind, number, arxiv_id, version = SEED_FACTS[name]
-    report = verify_document(seed_bytes(name))
+    report = verify_document(seed_bytes(name), REGISTRY)
     expected_status = "verified" if kind == "bundle" else "record-verified"
     assert report.status == expected_status, report.reasons
     assert report.reasons == []
@@ -24,7 +24,7 @@ def test_seed_verifies_with_expected_facts(name: str) -> None:
 
 
 def test_seed_titles_come_from_the_signed_snapshot() -> None:
-    report = verify_document(seed_bytes("001_702a4949302f7c0a.txt"))
+    report = verify_document(seed_bytes("001_702a4949302f7c0a.txt"), REGISTRY)
     assert report.title == (
         "Exploring Hidden Dimensions in Parallelizing Convolutional Neural Networks"
     )

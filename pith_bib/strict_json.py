@@ -1,0 +1,104 @@
+"""One bounded, strict JSON reader for every JSON this tool reads.
+
+Documents, lock files, cache records and mirror alias files can all come from
+someone else (a mirror, a pull request, a shared cache), so none of them may
+cost more than its size: the byte cap is checked on what was read, nesting is
+measured on the text before the parser recurses into it (a deep document must
+be a one-line error, never a RecursionError), and duplicate keys are refused
+because "last one wins" lets an edit hide a value from a reviewer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .errors import JsonFormatError
+
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 48
+
+_JSON_STRING_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # unrolled: 4x faster on long strings
+_BRACKETS_RE = re.compile(r"[\[\]{}]")
+_SURROGATE_ESCAPE_RE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _pairs_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise JsonFormatError(f"duplicate key {key!r} in a JSON object")
+        obj[key] = value
+    return obj
+
+
+def _reject_constant(name: str) -> Any:
+    raise JsonFormatError(f"{name} is not allowed")
+
+
+def _reject_float(text: str) -> Any:
+    # The format has no fractional numbers, and their canonical form differs
+    # between JSON implementations, so one can only be a forgery or a mistake.
+    raise JsonFormatError(f"fractional number {text} is not allowed")
+
+
+def nesting_depth(text: str) -> int:
+    """Deepest bracket nesting outside strings, measured on the text before parsing.
+
+    Cheaper than walking the parsed tree, and it refuses a pathological input
+    before the parser recurses into it.
+    """
+    depth = deepest = 0
+    for bracket in _BRACKETS_RE.findall(_JSON_STRING_RE.sub("", text)):
+        if bracket in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def decode_utf8(data: bytes | bytearray | memoryview, *, max_bytes: int, what: str) -> str:
+    """The text of ``data`` (a leading BOM dropped), refusing oversized or non-UTF-8 input."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise JsonFormatError(f"{what} must be bytes")
+    if len(data) > max_bytes:
+        raise JsonFormatError(f"{what} is {len(data)} bytes, over the {max_bytes}-byte limit")
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise JsonFormatError(f"{what} is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    return text.removeprefix("\ufeff")
+
+
+def load_json(data: bytes | bytearray | memoryview, *, max_bytes: int = MAX_DOCUMENT_BYTES,
+              max_depth: int = MAX_DEPTH, allow_floats: bool = False,
+              what: str = "document") -> Any:
+    """Strict JSON: UTF-8, at most ``max_bytes``, ``max_depth`` deep, no duplicate keys, no NaN.
+
+    Raises :class:`JsonFormatError` with a one-line reason; never anything else.
+    """
+    text = decode_utf8(data, max_bytes=max_bytes, what=what)
+    if nesting_depth(text) > max_depth:
+        raise JsonFormatError(f"{what}: JSON nested deeper than {max_depth} levels")
+    try:
+        obj = json.loads(
+            text,
+            object_pairs_hook=_pairs_without_duplicates,
+            parse_constant=_reject_constant,
+            parse_float=None if allow_floats else _reject_float,
+        )
+    except JsonFormatError as exc:
+        raise JsonFormatError(f"{what}: {exc}") from None
+    except RecursionError:
+        raise JsonFormatError(f"{what}: JSON nested deeper than {max_depth} levels") from None
+    except ValueError as exc:
+        raise JsonFormatError(f"{what}: not well-formed JSON: {exc}") from None
+    if _SURROGATE_ESCAPE_RE.search(text):  # only escapes can smuggle in a lone surrogate
+        try:
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise JsonFormatError(f"{what}: JSON string holds an unpaired surrogate escape") \
+                from None
+    return obj

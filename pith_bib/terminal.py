@@ -1,0 +1,26 @@
+"""Text for the terminal: nothing that came from a file or a server is printed raw.
+
+A title, an entry key, a lock file's reason or a server's error message can
+carry ANSI escape sequences or other control characters that rewrite what the
+user sees (hide a line, fake a "verified"). Every such character is shown as
+a visible escape instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL_WITH_NEWLINES_RE = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def clean(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` with control and bidi-override characters escaped (``\\x1b``, ``\\u202e``)."""
+    pattern = _CONTROL_WITH_NEWLINES_RE if keep_newlines else _CONTROL_RE
+    return pattern.sub(_escape, text)
