@@ -398,6 +398,20 @@ class BibFile:
         value_end = self._value_end(name.end())
         return name.start(1), name.end(1), name.end(), value_end
 
+    def _slow_field(self, ws: int, closer: str) -> tuple[int, int, int, int, int]:
+        """(name start, name end, value start, value end, after) of a field the fast
+        pattern missed at ``pos``, or the reason there is none."""
+        found = self._field_at(ws)
+        if isinstance(found, re.Match):
+            return found.start(2), found.end(2), found.start(4), found.end(4), found.end()
+        if found is not None:
+            return (*found, _WS_RE.match(self.text, found[3]).end())
+        if ws >= len(self.text):
+            raise _Malformed(ws, f"missing closing '{closer}'")
+        snippet = self.text[ws:ws + 20].split("\n")[0]
+        raise _Malformed(ws, f"expected a field or '{closer}' on line "
+                             f"{self.line_of(ws)}, found {snippet!r}")
+
     def _scan_fields(self, pos: int, closer: str) -> tuple[list[Field], int | None, int]:
         """Fields from ``pos`` to the closer; returns (fields, trailing comma, end)."""
         text = self.text
@@ -406,27 +420,19 @@ class BibFile:
         trailing_comma: int | None = None
         field_re = _FIELD_RE
         while True:
-            found: re.Match[str] | tuple[int, int, int, int] | None = field_re.match(text, pos)
-            if found is None:
+            match = field_re.match(text, pos)
+            if match is not None:
+                name_start, name_end = match.start(2), match.end(2)
+                value_start, value_end = match.start(4), match.end(4)
+                after = match.end()
+            else:
                 ws = _WS_RE.match(text, pos).end()
                 if text.startswith("%", ws):
                     ws = _COMMENT_LINES_RE.match(text, pos).end()
                 if text.startswith(closer, ws):
                     return fields, trailing_comma, ws + 1
-                found = self._field_at(ws)
-            if found is None:
-                if ws >= len(text):
-                    raise _Malformed(ws, f"missing closing '{closer}'")
-                snippet = text[ws:ws + 20].split("\n")[0]
-                raise _Malformed(ws, f"expected a field or '{closer}' on line "
-                                     f"{self.line_of(ws)}, found {snippet!r}")
-            if isinstance(found, re.Match):
-                name_start, name_end = found.start(2), found.end(2)
-                value_start, value_end = found.start(4), found.end(4)
-                after = found.end()
-            else:
-                name_start, name_end, value_start, value_end = found
-                after = _WS_RE.match(text, value_end).end()
+                name_start, name_end, value_start, value_end, after = \
+                    self._slow_field(ws, closer)
             if value_end > limit:
                 raise _Malformed(limit, (
                     f"unbalanced braces or quotes in field {text[name_start:name_end]!r} "

@@ -438,8 +438,18 @@ class ZoteroClient:
         body = self._json(response, "the write")
         if not isinstance(body, dict):
             raise ZoteroError("the Zotero API answered a write with something else")
-        stale: list[str] = []
         seen: set[int] = set()
+        self._record_successes(body, response, keys, seen, outcome)
+        for _index, key in self._indexed(body.get("unchanged") or {}, keys, seen):
+            outcome.unchanged.add(key)
+        stale = self._record_failures(body.get("failed") or {}, keys, seen, outcome)
+        for index, key in enumerate(keys):
+            if index not in seen:
+                outcome.failed[key] = "Zotero's answer did not mention this item"
+        return stale
+
+    def _record_successes(self, body: dict[str, Any], response: Any, keys: list[str],
+                          seen: set[int], outcome: WriteOutcome) -> None:
         successful = body.get("successful") or body.get("success") or {}
         for index, key in self._indexed(successful, keys, seen):
             obj = successful[str(index)]
@@ -451,9 +461,11 @@ class ZoteroClient:
             library_version = _int_header(response.headers, "Last-Modified-Version")
             if library_version is not None:
                 outcome.library_versions.append(library_version)
-        for _index, key in self._indexed(body.get("unchanged") or {}, keys, seen):
-            outcome.unchanged.add(key)
-        failed = body.get("failed") or {}
+
+    def _record_failures(self, failed: Any, keys: list[str], seen: set[int],
+                         outcome: WriteOutcome) -> list[str]:
+        """Failed objects reported by name; those refused as stale (412) are returned."""
+        stale: list[str] = []
         for index, key in self._indexed(failed, keys, seen):
             entry = failed[str(index)]
             code = entry.get("code") if isinstance(entry, dict) else None
@@ -463,9 +475,6 @@ class ZoteroClient:
             else:
                 outcome.failed[key] = visible(f"Zotero refused the write ({code}): "
                                               f"{message or 'no reason given'}", 200)
-        for index, key in enumerate(keys):
-            if index not in seen:
-                outcome.failed[key] = "Zotero's answer did not mention this item"
         return stale
 
     @staticmethod
