@@ -38,6 +38,13 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "deadline": ((int, float), "whole-request deadline in seconds (more than 0)"),
     "check_titles": (bool, "compare the entry's title with the signed title (default: true)"),
     "author_check": (str, "compare authors with the signed list: fail (default), warn or off"),
+    "arxiv_api": (str, "arXiv API base URL for deriving pith numbers (default "
+                       "https://export.arxiv.org)"),
+    "derive": (bool, "derive pith numbers from arXiv's metadata (default: true)"),
+    "zotero_library": (str, "Zotero library: users/<id> or groups/<id>"),
+    "zotero_api_key_env": (str, "environment variable holding the Zotero API key "
+                                "(default ZOTERO_API_KEY)"),
+    "zotero_base_url": (str, "Zotero Web API base URL (default https://api.zotero.org)"),
 }
 # Keys a repository must not set: its config travels with pull requests, and the
 # cache and the trust root are the user's own (README, "What a repository can configure").

@@ -33,6 +33,7 @@ DEFAULT_JOBS = 16
 DEFAULT_PER_HOST = 16
 DEFAULT_RATE = 250.0
 TRUST_KEYS_ENV = "PITH_BIB_TRUST_KEYS"
+ARXIV_API = "https://export.arxiv.org"
 LOOKUP_FIELDS = frozenset({"base", "kind", "value"})
 
 
@@ -58,6 +59,11 @@ class Settings:
     check_titles: bool = True
     author_check: str = "fail"
     config_path: Path | None = None
+    arxiv_api: str = ARXIV_API
+    derive: bool = True
+    zotero_library: str | None = None
+    zotero_api_key_env: str = "ZOTERO_API_KEY"
+    zotero_base_url: str = "https://api.zotero.org"
 
     def trust_root(self) -> TrustRoot:
         trust = TrustRoot.default()
@@ -110,7 +116,8 @@ class Settings:
 
 # -- building it ------------------------------------------------------------------------
 _PLAIN_KEYS = ("lookup_pattern", "jobs", "per_host", "rate", "contact", "offline", "timeout",
-               "deadline", "check_titles", "author_check")
+               "deadline", "check_titles", "author_check", "arxiv_api", "derive",
+               "zotero_library", "zotero_api_key_env", "zotero_base_url")
 
 
 def _from_config(settings: Settings, config: Config) -> None:
@@ -153,6 +160,13 @@ def _from_flags(settings: Settings, flags: Any) -> None:
         settings.jobs = flags.jobs
     if getattr(flags, "lock", None):
         settings.lock = Path(flags.lock)
+    if getattr(flags, "arxiv_api", None):
+        settings.arxiv_api = flags.arxiv_api
+    if getattr(flags, "no_derive", False):
+        settings.derive = False
+    for name in ("zotero_library", "zotero_base_url"):
+        if getattr(flags, name, None):
+            setattr(settings, name, getattr(flags, name))
 
 
 def _check_number(value: Any, key: str, *, minimum: float, whole: bool = False) -> None:
@@ -174,6 +188,9 @@ def validate(settings: Settings) -> Settings:
                           f"not {settings.author_check!r}")
     if settings.lookup_pattern is not None:
         _check_lookup_pattern(settings.lookup_pattern)
+    for key in ("arxiv_api", "zotero_base_url"):
+        if not str(getattr(settings, key)).startswith(("http://", "https://")):
+            raise ConfigError(f"{key} must be an http(s) URL, not {getattr(settings, key)!r}")
     try:
         settings.trust_root()
     except UsageError as exc:
