@@ -99,6 +99,11 @@ def add_network_options(parser: argparse.ArgumentParser) -> None:
     _add_trust_option(parser)
     parser.add_argument("--jobs", type=_positive_int, metavar="N",
                         help="parallel lookups (default 16)")
+    parser.add_argument("--arxiv-api", metavar="URL",
+                        help="arXiv API base URL for deriving pith numbers "
+                             "(default https://export.arxiv.org)")
+    parser.add_argument("--no-derive", action="store_true",
+                        help="do not derive pith numbers from arXiv's metadata")
 
 
 def _positive_int(text: str) -> int:
@@ -469,9 +474,10 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--json", action="store_true")
     cache.set_defaults(handler=cmd_cache)
 
-    from . import latex
+    from . import cli_mirror, latex
 
     latex.add_parser(sub)
+    cli_mirror.add_parser(sub)
 
     return parser
 

@@ -9,6 +9,12 @@ timeouts plus an overall deadline, a hard size cap while streaming, a checked
 ``Content-Type``, and at most three redirects that never leave the host or
 drop from https to http.
 
+Every mirror costs at most one request per question per run: answers
+(documents, "not here", errors) are remembered, and concurrent askers of the
+same question wait for the one request in flight. An alias answer yields at
+most :data:`MAX_CANDIDATES_PER_ANSWER` pith numbers, so one hostile answer
+cannot turn into thousands of document requests.
+
 Layout shared by every mirror (the registry's own paths):
 
 - ``pith/<ID>/bundle.json`` and ``pith/<ID>/state.json``
@@ -19,19 +25,25 @@ Layout shared by every mirror (the registry's own paths):
 
 from __future__ import annotations
 
-import json
+import functools
+import heapq
+import itertools
+import os
 import re
+import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urljoin, urlsplit
 
-from . import __version__
-from .errors import FetchError, UsageError
+from ._version import __version__
+from .errors import FetchError, FileReadError, JsonFormatError, UsageError
+from .safe_read import read_regular_file, visible_path
+from .strict_json import MAX_DOCUMENT_BYTES, load_json
 
 if TYPE_CHECKING:
     import requests
@@ -41,14 +53,27 @@ REGISTRY_URL = "https://pith.science"
 # (see README). Whatever it answers is verified like everything else.
 DEFAULT_LOOKUP_PATTERN = "{base}/api/lookup?{kind}={value}"
 PROJECT_URL = "https://github.com/pith-science/pith-bib"
-MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 MAX_ALIAS_BYTES = 64 * 1024
 MAX_REDIRECTS = 3
 RETRY_AFTER_CAP = 10.0
+MAX_CANDIDATES_PER_ANSWER = 4
+MAX_ALIASES_PER_DOCUMENT = 16  # a real document claims one to three
+MAX_NAMED_BAD_FILES = 5
+MEMO_MAX_BYTES = 256 * 1024 * 1024  # documents kept for re-asking; beyond, only in-flight sharing
 DOCUMENT_TYPES = ("application/json", "application/ld+json", "text/json")
+# Static servers label an extension-less alias file application/octet-stream
+# (nginx, GitHub Pages, python -m http.server); it is accepted, HTML is not.
+ALIAS_TYPES = ("text/plain", "application/json", "text/json", "application/octet-stream", "")
 _PITH_ID_RE = re.compile(r"[A-Z2-7]{26}")
 _PITH_IN_TEXT_RE = re.compile(r"pith:\d{4}:[A-Z2-7]{26}")
+_DOC_KIND_RE = re.compile(r"[a-z_]{1,32}")
 ALIAS_KINDS = ("arxiv", "arxiv_version", "doi")
+
+__all__ = [
+    "ALIAS_KINDS", "DEFAULT_LOOKUP_PATTERN", "MAX_CANDIDATES_PER_ANSWER", "MAX_DOCUMENT_BYTES",
+    "REGISTRY_URL", "HostLimits", "HttpMirror", "HttpSettings", "LocalMirror", "Mirror",
+    "__version__", "alias_path", "make_mirror", "make_session", "pith_numbers_in", "user_agent",
+]
 
 
 class Mirror(Protocol):
@@ -70,9 +95,11 @@ class Mirror(Protocol):
         ...
 
 
-def _check_pith_id(pith_id: str) -> None:
+def _check_document(pith_id: str, kind: str) -> None:
     if not _PITH_ID_RE.fullmatch(pith_id):
         raise FetchError(f"not a 26-character pith ID: {pith_id!r}")
+    if not _DOC_KIND_RE.fullmatch(kind):
+        raise FetchError(f"not a document kind: {kind!r}")
 
 
 def alias_path(kind: str, value: str) -> str:
@@ -89,8 +116,87 @@ def pith_numbers_in(text: str) -> list[str]:
     return list(dict.fromkeys(_PITH_IN_TEXT_RE.findall(text)))
 
 
+def _first_candidates(numbers: list[str]) -> list[str]:
+    """The first few distinct numbers of an answer: a flood must not become a flood of fetches."""
+    return list(dict.fromkeys(numbers))[:MAX_CANDIDATES_PER_ANSWER]
+
+
+# -- one answer per question per run ------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    done: threading.Event = field(default_factory=threading.Event)
+    value: Any = None
+    error: Exception | None = None
+    abandoned: bool = False
+
+
+class _Once:
+    """Per-run memo with single flight: a question is asked of the network once.
+
+    The first asker computes; concurrent askers of the same key wait for it and
+    get the same value or the same exception. Bytes are kept up to
+    :data:`MEMO_MAX_BYTES` in total (a run over a huge bibliography must not
+    hold every document twice); past that, answers are still shared with the
+    askers already waiting but not kept.
+    """
+
+    def __init__(self, max_bytes: int = MEMO_MAX_BYTES) -> None:
+        self._entries: dict[Hashable, _Pending] = {}
+        self._lock = threading.Lock()
+        self._bytes = 0
+        self._max_bytes = max_bytes
+
+    def run(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        while True:
+            with self._lock:
+                entry = self._entries.get(key)
+                if entry is None:
+                    entry = self._entries[key] = _Pending()
+                    break
+            entry.done.wait()
+            if entry.abandoned:
+                continue  # the asker was interrupted (KeyboardInterrupt): ask again
+            if entry.error is not None:
+                raise entry.error
+            return entry.value
+        try:
+            entry.value = compute()
+        except Exception as exc:
+            entry.error = exc
+            raise
+        except BaseException:
+            entry.abandoned = True
+            self._forget(key)
+            raise
+        finally:
+            entry.done.set()
+        if isinstance(entry.value, bytes):
+            with self._lock:
+                if self._bytes + len(entry.value) > self._max_bytes:
+                    self._entries.pop(key, None)
+                else:
+                    self._bytes += len(entry.value)
+        return entry.value
+
+    def _forget(self, key: Hashable) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+
+# -- local directories ----------------------------------------------------------------
+
+
 class LocalMirror:
-    """A directory laid out like the registry; it indexes its own documents' aliases."""
+    """A directory laid out like the registry; it indexes its own documents' aliases.
+
+    The directory may come from a repository, so every file is read with
+    :func:`read_regular_file` (regular files only, bounded, never blocking,
+    symlinks only when they stay inside the mirror). A bad file costs only
+    itself: it is skipped, counted in ``bad_files``, and the first few are
+    named in ``bad_file_warnings`` for the caller to print.
+    """
 
     is_local = True
 
@@ -99,38 +205,67 @@ class LocalMirror:
         if not self.root.is_dir():
             raise UsageError(f"mirror directory {str(self.root)!r} does not exist")
         self.label = str(self.root)
+        self._real_root = os.path.realpath(self.root)
         self._index: dict[tuple[str, str], list[str]] | None = None
         self._lock = threading.Lock()
+        self._problem_lock = threading.Lock()
+        self.bad_files = 0
+        self.bad_file_warnings: list[str] = []
+
+    def _note_bad(self, message: str) -> None:
+        with self._problem_lock:
+            self.bad_files += 1
+            if len(self.bad_file_warnings) < MAX_NAMED_BAD_FILES:
+                self.bad_file_warnings.append(message)
+
+    def _read(self, path: Path, max_bytes: int) -> bytes | None:
+        try:
+            return read_regular_file(path, max_bytes, within=self._real_root)
+        except FileReadError as exc:
+            self._note_bad(str(exc))
+            raise
 
     def fetch(self, pith_id: str, kind: str) -> bytes | None:
-        _check_pith_id(pith_id)
-        path = self.root / "pith" / pith_id / f"{kind}.json"
+        _check_document(pith_id, kind)
         try:
-            if path.stat().st_size > MAX_DOCUMENT_BYTES:
-                raise FetchError(f"{path}: larger than {MAX_DOCUMENT_BYTES} bytes")
-            return path.read_bytes()
-        except FileNotFoundError:
+            return self._read(self.root / "pith" / pith_id / f"{kind}.json", MAX_DOCUMENT_BYTES)
+        except FileReadError as exc:
+            raise FetchError(str(exc)) from None
+
+    def _document_ids(self) -> list[str]:
+        """IDs of ``pith/<ID>`` folders: names first, then the type the listing already holds."""
+        try:
+            with os.scandir(self.root / "pith") as entries:
+                return sorted(e.name for e in entries
+                              if _PITH_ID_RE.fullmatch(e.name) and _is_dir(e))
+        except OSError:
+            return []
+
+    def _read_document(self, path: Path) -> Any:
+        try:
+            data = self._read(path, MAX_DOCUMENT_BYTES)
+        except FileReadError:
             return None
-        except OSError as exc:
-            raise FetchError(f"{path}: {exc.strerror or exc}") from None
+        if data is None:
+            return None
+        try:
+            return load_json(data, max_bytes=MAX_DOCUMENT_BYTES, what=visible_path(path))
+        except JsonFormatError as exc:
+            self._note_bad(str(exc))
+            return None
 
     def _build_index(self) -> dict[tuple[str, str], list[str]]:
         index: dict[tuple[str, str], list[str]] = {}
-        folder = self.root / "pith"
-        if not folder.is_dir():
-            return index
-        for doc_dir in sorted(folder.iterdir()):
-            if not _PITH_ID_RE.fullmatch(doc_dir.name):
-                continue
+        for pith_id in self._document_ids():
             for name in ("bundle.json", "state.json"):
-                try:
-                    doc = json.loads((doc_dir / name).read_bytes())
-                except (OSError, ValueError):
-                    continue
-                for kind, value in _claimed_aliases(doc):
+                doc = self._read_document(self.root / "pith" / pith_id / name)
+                for kind, value in itertools.islice(_claimed_aliases(doc),
+                                                    MAX_ALIASES_PER_DOCUMENT):
                     ids = index.setdefault((kind, value.lower()), [])
-                    if doc_dir.name not in ids:
-                        ids.append(doc_dir.name)
+                    # The list stays tiny, so this membership test stays cheap
+                    # even when 100,000 documents claim the same alias.
+                    if len(ids) < MAX_CANDIDATES_PER_ANSWER and pith_id not in ids:
+                        ids.append(pith_id)
         return index
 
     def lookup(self, kind: str, value: str) -> list[str]:
@@ -139,18 +274,27 @@ class LocalMirror:
                 self._index = self._build_index()
         found = [f"pith:{pid}" for pid in self._index.get((kind, value.lower()), [])]
         try:
-            text = (self.root / alias_path(kind, value)).read_text("utf-8")[:MAX_ALIAS_BYTES]
-            found += pith_numbers_in(text)
-        except (OSError, UnicodeDecodeError, UsageError):
-            pass
-        return list(dict.fromkeys(found))
+            data = self._read(self.root / alias_path(kind, value), MAX_ALIAS_BYTES)
+        except (FileReadError, UsageError):
+            data = None
+        if data is not None:
+            try:
+                found += pith_numbers_in(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                self._note_bad(f"{visible_path(self.root / alias_path(kind, value))}: "
+                               "not UTF-8 text")
+        return _first_candidates(found)
 
     def complete(self, prefix: str) -> list[str]:
-        folder = self.root / "pith"
-        if not folder.is_dir():
-            return []
-        return sorted(p.name for p in folder.iterdir()
-                      if p.name.startswith(prefix) and _PITH_ID_RE.fullmatch(p.name))
+        return [pid for pid in self._document_ids()
+                if pid.startswith(prefix)][:MAX_CANDIDATES_PER_ANSWER]
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()  # no stat call on Linux/macOS for a plain entry
+    except OSError:
+        return False
 
 
 def _claimed_aliases(doc: Any) -> Iterator[tuple[str, str]]:
@@ -164,6 +308,9 @@ def _claimed_aliases(doc: Any) -> Iterator[tuple[str, str]]:
         if isinstance(alias, dict) and isinstance(alias.get("alias_value"), str) \
                 and alias.get("alias_kind") in ALIAS_KINDS:
             yield alias["alias_kind"], alias["alias_value"]
+
+
+# -- HTTP: limits, session, deadline ----------------------------------------------------
 
 
 class HostLimits:
@@ -191,6 +338,229 @@ class HostLimits:
             yield
 
 
+class _DeadlineReached(Exception):
+    """Raised inside urllib3 (a retry sleep, a new connection) once the deadline has passed.
+
+    A plain ``Exception``: neither urllib3 nor requests catches it, so it
+    unwinds the whole request, closing its connection on the way.
+    """
+
+
+_CURRENT = threading.local()
+
+
+def _current_watch() -> _Watch | None:
+    return getattr(_CURRENT, "watch", None)
+
+
+def _shutdown(conn: Any) -> None:
+    """Wake a thread blocked on this connection's socket: recv() returns EOF at once.
+
+    ``shutdown`` rather than ``close``: closing an fd another thread is blocked on
+    does not wake it on every platform, and the fd number could be reused.
+    The base-class method is used on TLS sockets too, leaving the TLS state alone.
+    """
+    sock = getattr(conn, "sock", None)
+    if sock is None:
+        return
+    with suppress(OSError, TypeError):  # already closed, or not a plain socket (TLS in TLS)
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Watch:
+    """One request's deadline, enforced on the urllib3 connections it is using.
+
+    Connections are attached when taken from the pool and detached when given
+    back, under one lock with :meth:`fire`: a connection handed to another
+    request can never be shut down by this one's deadline.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.fired = False
+        self._conns: set[Any] = set()
+        self._lock = threading.Lock()
+        self._over = False
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def attach(self, conn: Any) -> None:
+        with self._lock:
+            if self._over:
+                return
+            self._conns.add(conn)
+            conn._pith_watch = self
+            if self.fired:
+                _shutdown(conn)  # a pooled, connected socket taken after the deadline
+
+    def detach(self, conn: Any) -> None:
+        with self._lock:
+            self._conns.discard(conn)
+            conn._pith_watch = None
+
+    def fire(self) -> None:
+        with self._lock:
+            if self._over:
+                return
+            self.fired = True
+            for conn in self._conns:
+                _shutdown(conn)
+
+    def finish(self) -> None:
+        with self._lock:
+            self._over = True
+            for conn in self._conns:
+                conn._pith_watch = None
+            self._conns.clear()
+
+
+class _Watchdog:
+    """One daemon thread firing every watch whose deadline has passed (a heap, not a timer each)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, _Watch]] = []
+        self._counter = itertools.count()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, watch: _Watch) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (watch.deadline, next(self._counter), watch))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="pith-bib-deadlines",
+                                                daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap:
+                    self._cond.wait()
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                watch = heapq.heappop(self._heap)[2]
+            watch.fire()  # a no-op for requests already finished
+
+
+_WATCHDOG = _Watchdog()
+
+
+@contextmanager
+def _watching(seconds: float) -> Iterator[_Watch]:
+    """Run the body under a deadline that covers connect, headers, body, retries and sleeps."""
+    watch = _Watch(seconds)
+    _WATCHDOG.add(watch)
+    _CURRENT.watch = watch
+    try:
+        yield watch
+    finally:
+        _CURRENT.watch = None
+        watch.finish()
+
+
+def _guarded_connect(conn: Any, connect: Callable[[], None]) -> None:
+    """Connect no longer than the deadline allows; a socket not yet made cannot be shut down."""
+    watch = _current_watch()
+    if watch is not None:
+        remaining = watch.remaining()
+        if watch.fired or remaining <= 0:
+            raise _DeadlineReached
+        if not isinstance(conn.timeout, (int, float)) or conn.timeout > remaining:
+            conn.timeout = remaining
+    connect()
+    if watch is not None and watch.fired:
+        _shutdown(conn)
+
+
+def _attach(conn: Any) -> Any:
+    watch = _current_watch()
+    if watch is not None and conn is not None:
+        watch.attach(conn)
+    return conn
+
+
+def _detach(conn: Any) -> None:
+    watch = getattr(conn, "_pith_watch", None)
+    if watch is not None:
+        watch.detach(conn)
+
+
+@functools.cache
+def _transport() -> tuple[type, type]:
+    """(adapter class, retry class): built on first use so offline runs never import requests."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    from urllib3.util import Retry
+
+    class WatchedHTTPConnection(HTTPConnection):
+        def connect(self) -> None:
+            _guarded_connect(self, super().connect)
+
+    class WatchedHTTPSConnection(HTTPSConnection):
+        def connect(self) -> None:
+            _guarded_connect(self, super().connect)
+
+    class WatchedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = WatchedHTTPConnection
+
+        def _get_conn(self, timeout: float | None = None) -> Any:
+            return _attach(super()._get_conn(timeout))
+
+        def _put_conn(self, conn: Any) -> None:
+            _detach(conn)
+            super()._put_conn(conn)
+
+    class WatchedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = WatchedHTTPSConnection
+
+        def _get_conn(self, timeout: float | None = None) -> Any:
+            return _attach(super()._get_conn(timeout))
+
+        def _put_conn(self, conn: Any) -> None:
+            _detach(conn)
+            super()._put_conn(conn)
+
+    pools = {"http": WatchedHTTPPool, "https": WatchedHTTPSPool}
+
+    class DeadlineAdapter(HTTPAdapter):
+        """Pools whose connections a request's deadline can cut (SOCKS proxies excepted)."""
+
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = dict(pools)
+
+        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(proxy, **kwargs)
+            if not proxy.lower().startswith("socks"):
+                manager.pool_classes_by_scheme = dict(pools)
+            return manager
+
+    class CappedRetry(Retry):
+        def get_retry_after(self, response: Any) -> float | None:
+            value = super().get_retry_after(response)
+            return None if value is None else min(value, RETRY_AFTER_CAP)
+
+        def sleep(self, response: Any = None) -> None:
+            """Sleep before a retry, unless the sleep would end past the request's deadline."""
+            planned = 0.0
+            if self.respect_retry_after_header and response is not None:
+                planned = self.get_retry_after(response) or 0.0
+            if not planned:
+                planned = self.get_backoff_time()
+            watch = _current_watch()
+            if watch is not None and (watch.fired or planned >= watch.remaining()):
+                raise _DeadlineReached
+            if planned > 0:
+                time.sleep(planned)
+
+    return DeadlineAdapter, CappedRetry
+
+
 def user_agent(contact: str | None = None) -> str:
     extra = f"; mailto:{contact}" if contact else ""
     return f"pith-bib/{__version__} (+{PROJECT_URL}{extra})"
@@ -198,24 +568,23 @@ def user_agent(contact: str | None = None) -> str:
 
 def make_session(*, retries: int = 3, backoff: float = 0.5, pool: int = 32,
                  contact: str | None = None) -> requests.Session:
-    """One pooled session per run, retrying 429/5xx with backoff, jitter and Retry-After."""
+    """One pooled session per run, retrying 429/5xx with backoff, jitter and Retry-After.
+
+    Its connections obey :class:`HttpMirror`'s per-request deadline (see
+    ``_watching``); a session made elsewhere still works, with the deadline
+    checked only between body chunks.
+    """
     import requests
-    from requests.adapters import HTTPAdapter
-    from urllib3.util import Retry
 
-    class _CappedRetry(Retry):
-        def get_retry_after(self, response: Any) -> float | None:
-            value = super().get_retry_after(response)
-            return None if value is None else min(value, RETRY_AFTER_CAP)
-
-    retry = _CappedRetry(
+    adapter_class, retry_class = _transport()
+    retry = retry_class(
         total=retries, connect=retries, read=retries, status=retries, redirect=0,
         backoff_factor=backoff, backoff_jitter=backoff / 2, backoff_max=RETRY_AFTER_CAP,
         status_forcelist=(429, 500, 502, 503, 504), allowed_methods=frozenset({"GET"}),
         respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False,
     )
     session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=pool, pool_maxsize=pool)
+    adapter = adapter_class(max_retries=retry, pool_connections=pool, pool_maxsize=pool)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = user_agent(contact)
@@ -229,6 +598,26 @@ class HttpSettings:
     read_timeout: float = 15.0
     deadline: float = 30.0
     max_bytes: int = MAX_DOCUMENT_BYTES
+
+
+class _HostTimedOut(FetchError):
+    """A read or connect timeout: the host is skipped for the rest of the run."""
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What a request expects back: its name in messages and the Content-Types allowed."""
+
+    name: str
+    types: tuple[str, ...]
+
+
+_DOCUMENT = _Answer("pith document", DOCUMENT_TYPES)
+_ALIAS = _Answer("pith alias answer", ALIAS_TYPES)
+
+
+def _looks_like_html(body: bytes) -> bool:
+    return body.lstrip(b" \t\r\n\xef\xbb\xbf")[:1] == b"<"
 
 
 class HttpMirror:
@@ -250,28 +639,45 @@ class HttpMirror:
         self.limits = limits
         self.settings = settings or HttpSettings()
         self.lookup_pattern = lookup_pattern
-        # Set once a connection to the host failed after every retry: the rest
-        # of the run skips it at once instead of paying the backoff again per
-        # document (a laptop offline would otherwise wait seconds per entry).
+        # Set once the host failed to connect after every retry, or timed out:
+        # the rest of the run skips it at once instead of paying the backoff or
+        # the deadline again per document (a laptop offline, a tarpit).
         self.unreachable: str | None = None
+        self._once = _Once()
 
     def fetch(self, pith_id: str, kind: str) -> bytes | None:
-        _check_pith_id(pith_id)
-        return self._get(f"{self.base}/pith/{pith_id}/{kind}.json", DOCUMENT_TYPES,
-                         self.settings.max_bytes)
+        _check_document(pith_id, kind)
+        url = f"{self.base}/pith/{pith_id}/{kind}.json"
+        result: bytes | None = self._once.run(
+            ("fetch", pith_id, kind), lambda: self._get(url, _DOCUMENT, self.settings.max_bytes))
+        return result
 
     def lookup(self, kind: str, value: str) -> list[str]:
-        found: list[str] = []
-        body = self._get(f"{self.base}/{alias_path(kind, value)}", None, MAX_ALIAS_BYTES)
-        if body:
-            found += pith_numbers_in(body.decode("utf-8", "replace"))
+        found: tuple[str, ...] = self._once.run(("lookup", kind, value),
+                                                lambda: self._lookup(kind, value))
+        return list(found)
+
+    def _lookup(self, kind: str, value: str) -> tuple[str, ...]:
+        found = self._alias_answer(f"{self.base}/{alias_path(kind, value)}")
         if not found and self.lookup_pattern:
-            url = self.lookup_pattern.format(base=self.base, kind=kind,
-                                             value=quote(value, safe=""))
-            body = self._get(url, None, MAX_ALIAS_BYTES)
-            if body:
-                found += pith_numbers_in(body.decode("utf-8", "replace"))
-        return list(dict.fromkeys(found))
+            found = self._alias_answer(self.lookup_pattern.format(
+                base=self.base, kind=kind, value=quote(value, safe="")))
+        return tuple(_first_candidates(found))
+
+    def _alias_answer(self, url: str) -> list[str]:
+        body = self._get(url, _ALIAS, MAX_ALIAS_BYTES)
+        if not body:
+            return []
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise FetchError(f"{url}: not a pith alias answer (not UTF-8 text)") from None
+        if text.lstrip("\ufeff \t\r\n")[:1] in ("{", "["):
+            try:
+                load_json(body, max_bytes=MAX_ALIAS_BYTES, allow_floats=True, what="answer")
+            except JsonFormatError as exc:
+                raise FetchError(f"{url}: not a pith alias answer ({exc})") from None
+        return pith_numbers_in(text)
 
     def complete(self, prefix: str) -> list[str]:
         return []  # an HTTP mirror cannot list its documents
@@ -287,32 +693,35 @@ class HttpMirror:
             raise FetchError(f"{url}: refused redirect from https to {parts.scheme}")
         return target
 
-    def _get(self, url: str, content_types: tuple[str, ...] | None,
-             max_bytes: int) -> bytes | None:
-        import requests
+    def _get(self, url: str, answer: _Answer, max_bytes: int) -> bytes | None:
+        """One document or alias answer, all of it within ``settings.deadline``.
 
-        settings = self.settings
+        The deadline starts once this host's concurrency slot is ours (waiting
+        for our own limit is not the host's fault) and covers every hop,
+        retry and retry sleep. The slot is held for the whole exchange, body
+        included, so ``per_host`` bounds real concurrent downloads.
+        """
         if self.unreachable is not None:
-            raise FetchError(f"{url}: skipped; {self.host} could not be reached earlier in "
-                             f"this run ({self.unreachable})")
-        deadline = time.monotonic() + settings.deadline
-        for _ in range(MAX_REDIRECTS + 1):
+            raise FetchError(f"{url}: skipped; {self.host} {self.unreachable}")
+        deadline = self.settings.deadline
+        with self.limits.slot(self.host), _watching(deadline) as watch:
             try:
-                with self.limits.slot(self.host):
-                    response = self.session.get(
-                        url, stream=True, allow_redirects=False,
-                        timeout=(settings.connect_timeout, settings.read_timeout),
-                        headers={"Accept": "application/json, text/plain;q=0.5"},
-                    )
-            except requests.exceptions.Timeout:
-                raise FetchError(f"{url}: timed out") from None
-            except requests.exceptions.RetryError as exc:
-                raise FetchError(f"{url}: gave up after retries ({_short(exc)})") from None
-            except requests.exceptions.ConnectionError as exc:
-                self.unreachable = _short(exc)
-                raise FetchError(f"{url}: connection failed ({_short(exc)})") from None
-            except requests.exceptions.RequestException as exc:
-                raise FetchError(f"{url}: connection failed ({_short(exc)})") from None
+                return self._follow(url, answer, max_bytes, watch)
+            except _DeadlineReached:
+                pass
+            except _HostTimedOut as exc:
+                if not watch.fired:
+                    self.unreachable = "timed out earlier in this run"
+                    raise FetchError(str(exc)) from None
+            except FetchError:
+                if not watch.fired:
+                    raise
+        self.unreachable = f"missed the {deadline:g}-second deadline earlier in this run"
+        raise FetchError(f"{url}: not complete within the deadline ({deadline:g} s)")
+
+    def _follow(self, url: str, answer: _Answer, max_bytes: int, watch: _Watch) -> bytes | None:
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send(url, watch)
             try:
                 if response.status_code in (301, 302, 303, 307, 308):
                     url = self._redirect_target(url, response.headers.get("Location"))
@@ -320,19 +729,65 @@ class HttpMirror:
                 if response.status_code in (404, 410):
                     return None
                 if response.status_code != 200:
-                    retried = ""
-                    history = getattr(response.raw, "retries", None)
-                    if history is not None and history.history:
-                        retried = f" after {len(history.history)} retries"
-                    raise FetchError(f"{url}: HTTP {response.status_code}{retried}")
-                if content_types is not None:
-                    ctype = response.headers.get("Content-Type", "").split(";")[0].strip()
-                    if ctype.lower() not in content_types and not ctype.endswith("+json"):
-                        raise FetchError(f"{url}: unexpected Content-Type {ctype or 'none'!r}")
-                return _read_body(url, response, max_bytes, deadline)
+                    raise FetchError(f"{url}: HTTP {response.status_code}{_retried(response)}")
+                _check_content_type(url, response, answer)
+                body = _read_body(url, response, max_bytes, watch)
+                if _looks_like_html(body):
+                    raise FetchError(f"{url}: an HTML page, not a {answer.name}")
+                return body
             finally:
                 response.close()
         raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")
+
+    def _send(self, url: str, watch: _Watch) -> Any:
+        import requests
+
+        settings = self.settings
+        remaining = watch.remaining()
+        if remaining <= 0:
+            raise _DeadlineReached
+        try:
+            return self.session.get(
+                url, stream=True, allow_redirects=False,
+                timeout=(min(settings.connect_timeout, remaining),
+                         min(settings.read_timeout, remaining)),
+                headers={"Accept": "application/json, text/plain;q=0.5"},
+            )
+        except requests.exceptions.Timeout:
+            raise _HostTimedOut(f"{url}: timed out") from None
+        except requests.exceptions.RetryError as exc:
+            raise FetchError(f"{url}: gave up after retries ({_short(exc)})") from None
+        except requests.exceptions.ConnectionError as exc:
+            if _caused_by_timeout(exc):  # a read timeout after the last retry lands here
+                raise _HostTimedOut(f"{url}: timed out") from None
+            if not watch.fired:
+                self.unreachable = f"could not be reached earlier in this run ({_short(exc)})"
+            raise FetchError(f"{url}: connection failed ({_short(exc)})") from None
+        except requests.exceptions.RequestException as exc:
+            raise FetchError(f"{url}: connection failed ({_short(exc)})") from None
+
+
+def _caused_by_timeout(exc: BaseException) -> bool:
+    import urllib3
+
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: a refusal is no timeout.
+    return isinstance(reason, urllib3.exceptions.TimeoutError) and \
+        not isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+def _retried(response: Any) -> str:
+    history = getattr(response.raw, "retries", None)
+    if history is not None and history.history:
+        return f" after {len(history.history)} retries"
+    return ""
+
+
+def _check_content_type(url: str, response: Any, answer: _Answer) -> None:
+    ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if ctype not in answer.types and not ctype.endswith("+json"):
+        raise FetchError(f"{url}: unexpected Content-Type {ctype or 'none'!r}; "
+                         f"not a {answer.name}")
 
 
 def _short(exc: BaseException) -> str:
@@ -340,8 +795,13 @@ def _short(exc: BaseException) -> str:
     return text if len(text) < 160 else text[:157] + "..."
 
 
-def _read_body(url: str, response: Any, max_bytes: int, deadline: float) -> bytes:
-    """Stream the body, stopping at the size cap or the deadline, whichever comes first."""
+def _read_body(url: str, response: Any, max_bytes: int, watch: _Watch) -> bytes:
+    """Stream the body, stopping at the size cap or the deadline, whichever comes first.
+
+    The watchdog shuts the socket down at the deadline, which a blocked read
+    sees as EOF or a protocol error: ``watch.fired`` is what tells that apart
+    from a server that really closed early.
+    """
     import requests
     import urllib3
 
@@ -353,8 +813,8 @@ def _read_body(url: str, response: Any, max_bytes: int, deadline: float) -> byte
     total = 0
     try:
         while True:
-            if time.monotonic() > deadline:
-                raise FetchError(f"{url}: not complete within the deadline")
+            if watch.fired or watch.remaining() <= 0:
+                raise _DeadlineReached
             chunk = raw.read1(65536, decode_content=True)
             if not chunk:
                 break
@@ -363,14 +823,16 @@ def _read_body(url: str, response: Any, max_bytes: int, deadline: float) -> byte
                 raise FetchError(f"{url}: body is over the {max_bytes}-byte limit")
             chunks.append(chunk)
     except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError) as exc:
-        if isinstance(exc, FetchError):
-            raise
+        if watch.fired:
+            raise _DeadlineReached from None
         name = type(exc).__name__
         if "IncompleteRead" in name or "Protocol" in name:
             raise FetchError(f"{url}: body was truncated") from None
         if "Timeout" in name:
-            raise FetchError(f"{url}: timed out while reading") from None
+            raise _HostTimedOut(f"{url}: timed out while reading") from None
         raise FetchError(f"{url}: reading the body failed ({_short(exc)})") from None
+    if watch.fired:
+        raise _DeadlineReached
     return b"".join(chunks)
 
 

@@ -21,11 +21,22 @@ from typing import Any
 
 from .cache import Cache
 from .canonical import parse_pith_number
+from .derived_hints import ArxivHints, Hints
 from .errors import CacheError, FetchError, PithNumberError, UsageError
 from .evidence import evidence_of
 from .lock import EncodedEvidence, encode_evidence
 from .mirrors import Mirror
-from .policy import IDENTITY, RESOLVER, Claims, Query, Status, parse_query, signed_aliases
+from .policy import (
+    ARXIV_DOI_PREFIX,
+    IDENTITY,
+    RESOLVER,
+    Claims,
+    Query,
+    Status,
+    is_arxiv_doi,
+    parse_query,
+    signed_aliases,
+)
 from .report import VerificationReport
 from .trust import TrustRoot
 from .verify import verify_document
@@ -112,8 +123,10 @@ class Resolver:
     """Resolves queries in parallel against a lock mapping, a cache and mirrors."""
 
     def __init__(self, mirrors: Sequence[Mirror], cache: Cache | None, *, trust: TrustRoot,
-                 offline: bool = False, jobs: int = DEFAULT_JOBS) -> None:
+                 offline: bool = False, jobs: int = DEFAULT_JOBS,
+                 hints: ArxivHints | None = None) -> None:
         self.trust = trust
+        self.hints = hints
         self.offline = offline
         self.mirrors = [m for m in mirrors if m.is_local or not offline]
         self.cache = cache
@@ -123,8 +136,11 @@ class Resolver:
 
     # -- public --------------------------------------------------------------------
     def resolve(self, query: Query, known: AliasMap | None = None) -> Resolution:
+        return self.resolve_many([query], known)[0]
+
+    def _resolve_one(self, query: Query, known: AliasMap) -> Resolution:
         search = _Search(Resolution(query))
-        self._search(search, known or {})
+        self._search(search, known)
         return search.result
 
     def resolve_many(self, queries: Iterable[Query], known: AliasMap | None = None,
@@ -153,16 +169,49 @@ class Resolver:
                 counter.step()
 
         def work(query: Query) -> None:
-            results[query.key] = self.resolve(query, mapping)
+            results[query.key] = self._resolve_one(query, mapping)
             counter.step()
 
-        if self.jobs == 1 or len(pending) <= 1:
-            for query in pending:
+        self._each(work, pending)
+        self._derive_missing(pending, results)
+        return [_for_query(results[q.key], q) for q in items]
+
+    def _each(self, work: Callable[[Query], None], queries: list[Query]) -> None:
+        if self.jobs == 1 or len(queries) <= 1:
+            for query in queries:
                 work(query)
         else:
-            with ThreadPoolExecutor(max_workers=min(self.jobs, len(pending))) as pool:
-                list(pool.map(work, pending))
-        return [_for_query(results[q.key], q) for q in items]
+            with ThreadPoolExecutor(max_workers=min(self.jobs, len(queries))) as pool:
+                list(pool.map(work, queries))
+
+    # -- the last hint: numbers derived from arXiv's metadata --------------------------
+    def _derive_missing(self, queries: list[Query],
+                        results: dict[tuple[str, str, int | None], Resolution]) -> None:
+        """Try derived numbers for arXiv queries every other source cleanly did not know.
+
+        Done after the other sources, for all such queries at once, so arXiv is
+        asked in batches (one request per 100 ids) rather than once per entry.
+        """
+        if self.hints is None:
+            return
+        misses = [q for q in queries if results[q.key].status is Status.NOT_FOUND
+                  and arxiv_id_of(q) is not None]
+        if not misses:
+            return
+        hints = self.hints.for_ids([arxiv_id_of(q) or "" for q in misses])
+
+        def work(query: Query) -> None:
+            self._try_derived(results[query.key], hints[arxiv_id_of(query) or ""])
+
+        self._each(work, misses)
+
+    def _try_derived(self, result: Resolution, hints: Hints) -> None:
+        search = _Search(result)
+        for pith_id, label in hints.candidates:
+            if self._try_candidate(search, pith_id, label, kinds=("bundle",)) == _ACCEPTED:
+                return
+        result.status = search.final_status()
+        result.reasons.append(hints.describe_miss(arxiv_id_of(result.query) or ""))
 
     # -- step 0: a stored verdict answers without any document ------------------------
     def _from_stored_verdict(self, query: Query, known: AliasMap) -> Resolution | None:
@@ -253,12 +302,13 @@ class Resolver:
                     search.named_missing.append(f"pith:{pith_id} ({mapped_by})")
         self._conclude(search, named_any)
 
-    def _try_candidate(self, search: _Search, pith_id: str, mapped_by: str) -> str:
+    def _try_candidate(self, search: _Search, pith_id: str, mapped_by: str,
+                       kinds: tuple[str, ...] = ("bundle", "state")) -> str:
         """Accepted, or why not: a document was seen and rejected, none exists, or errors."""
         if self._try_cache(search, pith_id, mapped_by):
             return _ACCEPTED
         outcome = _MISSING
-        for kind in ("bundle", "state"):
+        for kind in kinds:
             for mirror in self.mirrors:
                 data, failed = self._fetch(search, mirror, pith_id, kind)
                 if failed and outcome == _MISSING:
@@ -366,6 +416,15 @@ class _Counter:
             self.done += 1
             if self.progress is not None:
                 self.progress(self.done, self.total)
+
+
+def arxiv_id_of(query: Query) -> str | None:
+    """The arXiv id a query names (an arXiv query, or an arXiv DOI), else None."""
+    if query.kind == "arxiv":
+        return query.value
+    if query.kind == "doi" and is_arxiv_doi(query.value):
+        return query.value[len(ARXIV_DOI_PREFIX):]
+    return None
 
 
 def _add(found: list[Candidate], number: str | None, source: str,

@@ -25,6 +25,7 @@ from .trust import TrustRoot
 
 if TYPE_CHECKING:
     from .cache import Cache
+    from .derived_hints import ArxivHints
     from .mirrors import Mirror
     from .resolver import Resolver
 
@@ -33,6 +34,7 @@ DEFAULT_JOBS = 16
 DEFAULT_PER_HOST = 16
 DEFAULT_RATE = 250.0
 TRUST_KEYS_ENV = "PITH_BIB_TRUST_KEYS"
+ARXIV_API_ENV = "PITH_BIB_ARXIV_API"
 ARXIV_API = "https://export.arxiv.org"
 LOOKUP_FIELDS = frozenset({"base", "kind", "value"})
 
@@ -101,7 +103,17 @@ class Settings:
         from .resolver import Resolver
 
         return Resolver(self.build_mirrors(), self.cache(), trust=self.trust_root(),
-                        offline=self.offline, jobs=self.jobs)
+                        offline=self.offline, jobs=self.jobs, hints=self.arxiv_hints())
+
+    def arxiv_hints(self) -> ArxivHints | None:
+        """Derivation from arXiv's metadata, unless switched off; stored in the user cache."""
+        if not self.derive:
+            return None
+        from .cache import default_cache_dir
+        from .derived_hints import ArxivHints
+
+        store = (self.cache_dir or default_cache_dir()) / "arxiv-metadata"
+        return ArxivHints.create(base=self.arxiv_api, store_dir=store, offline=self.offline)
 
     def lock_path_for(self, bib_path: Path) -> Path:
         from .lock import default_lock_path
@@ -141,6 +153,8 @@ def _from_environment(settings: Settings, environ: Mapping[str, str]) -> None:
 
     if environ.get(CACHE_ENV):
         settings.cache_dir = Path(environ[CACHE_ENV])
+    if environ.get(ARXIV_API_ENV):
+        settings.arxiv_api = environ[ARXIV_API_ENV]
     for key in environ.get(TRUST_KEYS_ENV, "").replace(",", " ").split():
         settings.trust_keys.append(key)
         settings.trust_key_origins[key] = f"${TRUST_KEYS_ENV}"
