@@ -1,5 +1,7 @@
 """Verification throughput: seed bundles verified in a loop, on one core.
 
+Also: the time a 16,000-event bundle and a 4 MB worst-case document take to fail.
+
 Run: python benchmarks/bench_verify.py [--seconds 3]
 """
 
@@ -11,6 +13,7 @@ from pathlib import Path
 
 from pith_bib import verify_document
 from tests.support import REGISTRY
+from tests.test_verify_bounds import many_events_bundle, worst_case_document
 
 SEEDS = Path(__file__).resolve().parents[1] / "tests" / "data" / "seeds"
 
@@ -32,6 +35,18 @@ def main() -> None:
         elapsed = time.perf_counter() - start
         print(f"{label}: {count / elapsed:,.0f} documents/s on one core "
               f"({elapsed / count * 1e6:.0f} µs each)")
+    for label, data in (("16,000 empty events", many_events_bundle()),
+                        ("worst case under the 4 MB cap", worst_case_document())):
+        best = min(_time_to_fail(data) for _ in range(3))
+        print(f"{label} ({len(data) / 1e6:.2f} MB): fails in {best:.3f} s (goal < 0.5 s)")
+
+
+def _time_to_fail(data: bytes) -> float:
+    start = time.perf_counter()
+    report = verify_document(data, REGISTRY)
+    elapsed = time.perf_counter() - start
+    assert report.status == "invalid"
+    return elapsed
 
 
 if __name__ == "__main__":

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import unicodedata
 from typing import Any
 
 from .canonical import canonical_sha256, is_sha256_hex, pith_number
+from .derive import canon_text_sha256
 from .policy import arxiv_doi
 from .protocol import (
-    ARXIV_NEW_RE,
-    ARXIV_OLD_RE,
+    ARXIV_ID_RE,
     FINGERPRINT_RE,
     KNOWN_ALIAS_KINDS,
+    METADATA_KEYS,
     RECEIPT_KEYS,
+    RECORD_KEYS,
+    SCHEMA_VERSION,
     SIG_B64_LEN,
     TIMESTAMP_RE,
 )
@@ -41,12 +42,17 @@ def type_name(value: Any) -> str:
             type(None): "null"}.get(type(value), type(value).__name__)
 
 
+class TooManyProblems(Exception):
+    """Raised once ``MAX_REASONS`` checks have failed: the verdict cannot change any more."""
+
+
 class Checker:
     """Collects one specific reason per failed check, and which keys signed.
 
-    Reasons are de-duplicated in constant time and capped at ``MAX_REASONS``
-    (the rest are counted), so a hostile document with thousands of broken
-    parts costs time linear in its size, not quadratic.
+    Reasons are de-duplicated in constant time, and checking stops at
+    ``MAX_REASONS`` failures (the document is invalid whatever else it holds), so a
+    hostile document with thousands of broken parts costs time linear in its
+    size at worst, and usually far less.
     """
 
     def __init__(self, trust: TrustRoot) -> None:
@@ -59,7 +65,7 @@ class Checker:
     def reasons(self) -> list[str]:
         out: list[str] = list(self._reasons.values())
         if self.dropped:
-            out.append(Reason(f"and {self.dropped} more problems", "more"))
+            out.append(Reason(f"checking stopped after {MAX_REASONS} problems", "more"))
         return out
 
     @property
@@ -69,10 +75,10 @@ class Checker:
     def fail(self, reason: str, code: str = "malformed") -> None:
         if reason in self._reasons:
             return
+        self._reasons[reason] = Reason(reason, code)
         if len(self._reasons) >= MAX_REASONS:
             self.dropped += 1
-            return
-        self._reasons[reason] = Reason(reason, code)
+            raise TooManyProblems
 
     def need(self, obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
         """The value at ``obj[key]`` if present and of the right JSON type, else None."""
@@ -203,9 +209,7 @@ def source_of(checker: Checker, record: Any, where: str) -> tuple[str | None, in
         checker.fail(f"{where}.source.kind {kind!r} is not supported (only arxiv)",
                      "unsupported-source")
     arxiv_id = checker.need(source, "id", str, f"{where}.source")
-    if arxiv_id is not None and not (
-        ARXIV_NEW_RE.fullmatch(arxiv_id) or ARXIV_OLD_RE.fullmatch(arxiv_id)
-    ):
+    if arxiv_id is not None and not ARXIV_ID_RE.fullmatch(arxiv_id):
         checker.fail(f"{where}.source.id {arxiv_id!r} is not an arXiv identifier", "bad-source")
         arxiv_id = None
     version = checker.need(source, "version", int, f"{where}.source")
@@ -223,9 +227,21 @@ def check_record(checker: Checker, record: Any, claimed_number: Any,
     if not isinstance(record, dict):
         checker.fail(f"{where} is not an object", "wrong-type")
         return None, None
+    checker.exact_keys(record, RECORD_KEYS, where)
+    checker.equal(record.get("schema_version"), SCHEMA_VERSION, f"{where}.schema_version",
+                  "unknown-version")
     metadata = checker.need(record, "metadata", dict, where)
+    checker.exact_keys(metadata, METADATA_KEYS, f"{where}.metadata")
     submitted = checker.timestamp(metadata, "submitted_at", f"{where}.metadata")
     checker.digest(metadata, "title_canon_sha256", f"{where}.metadata")
+    checker.digest(metadata, "abstract_canon_sha256", f"{where}.metadata")
+    checker.need(metadata, "primary_cat", str, f"{where}.metadata")
+    checker.need(metadata, "license", str, f"{where}.metadata")
+    cross = checker.need(metadata, "cross_cats_sorted", list, f"{where}.metadata")
+    if cross is not None and (not all(isinstance(c, str) for c in cross)
+                              or cross != sorted(cross)):
+        checker.fail(f"{where}.metadata.cross_cats_sorted is not a sorted list of strings",
+                     "malformed")
     digest = canonical_sha256(record)
     if submitted is None:
         return digest, None
@@ -293,11 +309,12 @@ def check_aliases(checker: Checker, aliases: Any, report: VerificationReport,
 
 
 def title_matches_hash(title: str, title_hash: Any) -> bool:
-    """Protocol "Titles and abstracts": sha256 of the whitespace-collapsed, lower-cased title."""
-    candidates = {title, " ".join(title.split()), unicodedata.normalize("NFC", title)}
-    return any(
-        hashlib.sha256(c.lower().encode("utf-8")).hexdigest() == title_hash for c in candidates
-    )
+    """Protocol "Titles and abstracts": sha256 of the whitespace-collapsed, lower-cased title.
+
+    The same function derivation uses (``derive.canon_text_sha256``), so the rule
+    is stated once.
+    """
+    return canon_text_sha256(title) == title_hash
 
 
 def snapshot_paper(checker: Checker, payload: Any, record: Any, where: str,

@@ -32,13 +32,8 @@ from typing import Any
 
 from .canonical import canonical_sha256, pith_number
 from .errors import ArxivMetadataError
+from .protocol import ARXIV_ID_RE, SCHEMA_VERSION
 
-SCHEMA_VERSION = "1.0"
-
-# An arXiv id without version, strict enough to be used as a path: new style
-# (``1110.2382``, ``2101.01234``) or old style ``archive/YYMMNNN`` (``math/0702322``,
-# ``hep-th/9901001``); the subject class (``math.GT/...``) is not part of an id.
-ARXIV_ID_RE = re.compile(r"(?:\d{4}\.\d{4,5}|[a-z]{2,10}(?:-[a-z]{2,10})?/\d{7})")
 # An arXiv category (``cs.LG``, ``hep-th``, ``cond-mat.stat-mech``). MSC and ACM
 # classes (``68T05``, ``I.2.6``) never match: they start with a digit or capital.
 CATEGORY_RE = re.compile(r"[a-z][a-z-]{0,15}(?:\.[A-Za-z][A-Za-z-]{0,19})?")

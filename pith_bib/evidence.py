@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .canonical import canonical_sha256
-from .checker import Checker, check_receipt, record_prologue, snapshot_paper
+from .checker import Checker, TooManyProblems, check_receipt, record_prologue, snapshot_paper
 from .protocol import CUT_EVENT_KEYS
 from .report import RECORD_VERIFIED, VERIFIED, VerificationReport
 from .state_rebuild import event_content, rebuilt_event_id
@@ -53,6 +53,8 @@ def verify_evidence(pith_number_text: str, evidence: Any, trust: TrustRoot
             checker.fail("evidence is not an object", "wrong-type")
         else:
             _check_evidence(checker, pith_number_text, evidence, report)
+    except TooManyProblems:
+        pass  # the verdict is settled; the reasons say checking stopped
     except Exception as exc:  # malformed evidence: fail closed
         checker.fail(f"evidence could not be checked ({type(exc).__name__}: {exc})",
                      "unexpected")
@@ -89,6 +91,7 @@ def _check_evidence(checker: Checker, number: str, evidence: dict[str, Any],
                           f"{at}.signature", signer)
     else:  # a state's cut-down snapshot: its id is rebuilt, its title pinned by the record
         checker.exact_keys(event, frozenset(CUT_EVENT_KEYS), at)
+        checker.pinned_key(event.get("signer"), f"{at}.signer")
         checker.equal(event.get("event_id"),
                       rebuilt_event_id(event, "graph_snapshot", report.pith_number),
                       f"{at}.event_id", "event-hash")

@@ -19,6 +19,7 @@ from typing import Any
 from .canonical import canonical_sha256, pith_id, short_pith_number
 from .checker import (
     Checker,
+    TooManyProblems,
     check_aliases,
     check_created_payload,
     known,
@@ -155,8 +156,9 @@ def _check_public_keys(checker: Checker, keys: Any) -> None:
 def _check_event(checker: Checker, event: dict[str, Any], at: str, derived: str | None
                  ) -> None:
     """Protocol "Bundles": an event's hash, id, subject and signature."""
-    for key in sorted(EVENT_KEYS - set(event)):
-        checker.fail(f"{at}.{key} is missing", "missing-field")
+    checker.exact_keys(event, EVENT_KEYS, at)
+    checker.equal(event.get("schema_version"), "1.0", f"{at}.schema_version",
+                  "unknown-version")
     event_type = event.get("event_type")
     if not known(event_type, KNOWN_EVENT_TYPES):
         checker.fail(f"{at}: unknown event type {event_type!r}", "unknown-event")
@@ -299,6 +301,8 @@ def verify_document(data: bytes, trust: TrustRoot) -> VerificationReport:
         return report
     try:
         _dispatch(checker, doc, report)
+    except TooManyProblems:
+        pass  # the verdict is settled; the reasons say checking stopped
     except Exception as exc:  # a check tripped over malformed data: fail closed
         checker.fail(f"document could not be checked ({type(exc).__name__}: {exc})",
                      "unexpected")
