@@ -45,6 +45,21 @@ def canonical_sha256(obj: Any) -> str:
     return hashlib.sha256(canonical_bytes(obj)).hexdigest()
 
 
+def canon_text(text: str) -> str:
+    """Whitespace runs to one space, ends trimmed, lower-cased; LaTeX kept verbatim.
+
+    arXiv's metadata is ASCII (accents are TeX), so this is exact for it. For
+    non-ASCII text from elsewhere the registry's rule is unknown: ``str.lower()`` is
+    applied to the text as given, without Unicode normalisation.
+    """
+    return " ".join(text.split()).lower()
+
+
+def canon_text_sha256(text: str) -> str:
+    """``title_canon_sha256``/``abstract_canon_sha256``: sha256 of :func:`canon_text`."""
+    return hashlib.sha256(canon_text(text).encode("utf-8")).hexdigest()
+
+
 def is_sha256_hex(text: object) -> bool:
     """True only for the canonical form: 64 lower-case hex digits, nothing else."""
     return isinstance(text, str) and _HEX64_RE.fullmatch(text) is not None

@@ -14,8 +14,7 @@ import base64
 import binascii
 from typing import Any
 
-from .canonical import canonical_sha256, is_sha256_hex, pith_number
-from .derive import canon_text_sha256
+from .canonical import canon_text_sha256, canonical_sha256, is_sha256_hex, pith_number
 from .policy import arxiv_doi
 from .protocol import (
     ARXIV_ID_RE,
@@ -311,7 +310,7 @@ def check_aliases(checker: Checker, aliases: Any, report: VerificationReport,
 def title_matches_hash(title: str, title_hash: Any) -> bool:
     """Protocol "Titles and abstracts": sha256 of the whitespace-collapsed, lower-cased title.
 
-    The same function derivation uses (``derive.canon_text_sha256``), so the rule
+    The same function derivation uses (``canonical.canon_text_sha256``), so the rule
     is stated once.
     """
     return canon_text_sha256(title) == title_hash

@@ -474,10 +474,11 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--json", action="store_true")
     cache.set_defaults(handler=cmd_cache)
 
-    from . import cli_mirror, latex
+    from . import cli_mirror, latex, zotero_command
 
     latex.add_parser(sub)
     cli_mirror.add_parser(sub)
+    zotero_command.add_parser(sub)
 
     return parser
 

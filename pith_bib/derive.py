@@ -22,7 +22,6 @@ Two inputs are often uncertain, which is why :func:`derive_candidates` exists:
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from .canonical import canonical_sha256, pith_number
+from .canonical import canon_text_sha256, canonical_sha256, pith_number
 from .errors import ArxivMetadataError
 from .protocol import ARXIV_ID_RE, SCHEMA_VERSION
 
@@ -59,21 +58,6 @@ ARXIV_LICENSES: tuple[str, ...] = (
 # arXiv began recording licenses around 2004 (an estimate); earlier papers mostly have none,
 # so for them "" is tried first. This only reorders the candidates, never drops one.
 _LICENSES_INTRODUCED = datetime(2004, 1, 1, tzinfo=timezone.utc)
-
-
-def canon_text(text: str) -> str:
-    """Whitespace runs to one space, ends trimmed, lower-cased; LaTeX kept verbatim.
-
-    arXiv's metadata is ASCII (accents are TeX), so this is exact for it. For
-    non-ASCII text from elsewhere the registry's rule is unknown: ``str.lower()`` is
-    applied to the text as given, without Unicode normalisation.
-    """
-    return " ".join(text.split()).lower()
-
-
-def canon_text_sha256(text: str) -> str:
-    """``title_canon_sha256``/``abstract_canon_sha256``: sha256 of :func:`canon_text`."""
-    return hashlib.sha256(canon_text(text).encode("utf-8")).hexdigest()
 
 
 def check_arxiv_id(arxiv_id: str) -> str:

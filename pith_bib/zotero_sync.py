@@ -47,6 +47,7 @@ class Judgement:
 
 
 Judge = Callable[[ZoteroItem], Judgement]
+Prepare = Callable[[list[ZoteroItem]], None]
 
 
 @dataclass
@@ -169,16 +170,23 @@ def _version_after(read: ReadResult, outcome: WriteOutcome | None) -> int | None
 
 
 def sync(client: ZoteroClient, judge: Judge, *, names: ExtraNames | None = None,
-         state_dir: Path | None = None, full: bool = False, dry_run: bool = False) -> SyncResult:
-    """One run over the library: read, judge, write what changes, report every item."""
+         state_dir: Path | None = None, full: bool = False, dry_run: bool = False,
+         prepare: Prepare | None = None) -> SyncResult:
+    """One run over the library: read, judge, write what changes, report every item.
+
+    ``prepare(items)`` sees every item read before the first is judged, so a
+    judge can resolve all their identifiers in one parallel batch.
+    """
     names = names or ExtraNames()
     state = SyncState(state_dir, client) if state_dir is not None else None
     since = None if full or state is None else state.load()
     start_requests = client.requests_made
     read = client.read_items(since)
     result = SyncResult(since=since, library_version=read.library_version, dry_run=dry_run)
-    plans = [plan_item(item, judge(item), names)
-             for item in (from_json(obj, names) for obj in read.items)]
+    items = [from_json(obj, names) for obj in read.items]
+    if prepare is not None:
+        prepare(items)
+    plans = [plan_item(item, judge(item), names) for item in items]
     by_key = {plan.item.key: plan for plan in plans}
     result.reports = [plan.report for plan in plans]
     changing = [plan for plan in plans if plan.new_extra is not None]

@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
+from pith_bib.canonical import canon_text, canon_text_sha256
 from pith_bib.derive import (
     ARXIV_LICENSES,
     ArxivMetadata,
-    canon_text,
-    canon_text_sha256,
     canonical_record,
     check_arxiv_id,
     derive_candidates,
