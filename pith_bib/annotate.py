@@ -19,16 +19,17 @@ status, the fields to write, what the new lock records) and edits nothing;
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .atomic import write_atomic
-from .bibfile import BibFile, Entry, parse
 from .canonical import parse_pith_number
-from .entry_query import FieldNames, claims_for, query_for
-from .errors import PithBibError, PithNumberError
+from .documents import BIBTEX, Document, DocumentEntry, load_document
+from .entry_query import FieldNames, query_for
+from .errors import BibError, ConcurrentModificationError, PithBibError, PithNumberError
 from .evidence import verify_evidence
 from .ids import Identifiers, extract
 from .lock import LockFile
@@ -86,6 +87,7 @@ class FileResult:
     wrote: bool = False
     wrote_lock: bool = False
     error: str | None = None
+    format: str = BIBTEX  # documents.BIBTEX or documents.CSL_JSON
 
     @property
     def changed(self) -> bool:
@@ -175,7 +177,9 @@ def _refused(outcome: EntryOutcome, status: Status, message: str, existing: str 
     outcome.action = "kept" if existing else "none"
     outcome.reasons.append(message)
     decision = Decision(outcome)
-    if status is not Status.PITH_MISMATCH:
+    # A number moved onto the wrong entry is the entry's own problem, reported by check
+    # from the entry itself; every other refusal is recorded so check can repeat it.
+    if not (status is Status.PITH_MISMATCH and query.kind == "pith"):
         decision.refused[query.not_found_key] = f"{status.value}: {message}"
     return decision
 
@@ -199,7 +203,7 @@ def _supported(resolution: Resolution, existing: str | None, existing_status: st
     return resolution
 
 
-def decide(entry: Entry, ids: Identifiers, query: Query | None, problem: str | None,
+def decide(entry: DocumentEntry, ids: Identifiers, query: Query | None, problem: str | None,
            resolution: Resolution | None, *, path: str, fields: FieldNames,
            locks: LockContext, policy: Policy) -> Decision:
     """Pure: the status, the fields to write and the lock entries for one entry."""
@@ -217,8 +221,9 @@ def decide(entry: Entry, ids: Identifiers, query: Query | None, problem: str | N
     report = resolution.report
     assert report is not None and resolution.pith_number is not None
     outcome.pith_number = resolution.pith_number
-    blocking, warnings = judge_all(policy, claims_for(entry, ids, query), report)
+    blocking, warnings = judge_all(policy, entry.claims(ids, query), report)
     outcome.warnings.extend(w.message for w in warnings)
+    outcome.warnings.extend(ids.conflicts)  # two versions of one paper: its number is the same
     if blocking is not None:
         return _refused(outcome, status_for(blocking), blocking.message, existing, query)
     existing_status = entry.get(fields.status)
@@ -237,32 +242,58 @@ def decide(entry: Entry, ids: Identifiers, query: Query | None, problem: str | N
     return decision
 
 
-def _apply(bib: BibFile, entry: Entry, decision: Decision, lock: LockFile) -> None:
-    for name, value in decision.writes.items():
-        bib.set_field(entry, name, value)
+def _edit_refused(exc: BibError) -> str:
+    """The reason without the ``file:line:`` prefix the outcome line already shows."""
+    where = exc.path or "<input>"
+    if exc.line is not None:
+        where = f"{where}:{exc.line}"
+    return str(exc).removeprefix(f"{where}: ")
+
+
+def _apply(doc: Document, entry: DocumentEntry, decision: Decision, lock: LockFile) -> None:
+    """Queue the entry's writes and record its lock entries.
+
+    An entry the format cannot edit (a CSL ``custom`` member that is not an
+    object, a value BibTeX cannot hold) is reported as malformed and nothing
+    of it is recorded; the rest of the file is still annotated.
+    """
+    if decision.writes:
+        try:
+            doc.set_fields(entry, decision.writes)
+        except BibError as exc:
+            outcome = decision.outcome
+            outcome.status = Status.MALFORMED
+            outcome.action = "kept" if outcome.action == "updated" else "none"
+            outcome.reasons.insert(0, f"cannot be annotated: {_edit_refused(exc)}")
+            return
     lock.papers.update(decision.evidence)
     lock.refused.update(decision.refused)
     lock.not_found.update(decision.not_found)
 
 
+def _malformed(result: FileResult, doc: Document) -> FileResult:
+    result.outcomes = [
+        EntryOutcome(str(result.path), problem.key or "-", problem.line,
+                     status=Status.MALFORMED, reasons=[problem.message])
+        for problem in doc.problems
+    ]
+    result.error = "the file has malformed entries; it was not changed"
+    return result
+
+
 def plan(path: Path, data: bytes, resolver: Resolver, fields: FieldNames,
          old_lock: LockFile | None, *, policy: Policy,
          progress: Callable[[int, int], None] | None = None) -> FileResult:
-    """Parse, resolve and decide; nothing is written here."""
+    """Parse (BibTeX or CSL-JSON), resolve and decide; nothing is written here."""
     result = FileResult(path, data)
-    bib = parse(data, str(path))
-    if bib.problems:
-        result.outcomes = [
-            EntryOutcome(str(path), problem.key or "-", problem.line, status=Status.MALFORMED,
-                         reasons=[problem.message])
-            for problem in bib.problems
-        ]
-        result.error = "the file has malformed entries; it was not changed"
-        return result
+    doc = load_document(data, path, fields)
+    result.format = doc.format
+    if doc.problems:
+        return _malformed(result, doc)
     locks = LockContext.of(old_lock, resolver.trust)
     prepared = []
-    for entry in bib.entries:
-        ids = extract(entry)
+    for entry in doc.entries:
+        ids = extract(entry.source)
         query, problem = query_for(entry, ids, fields)
         prepared.append((entry, ids, query, problem))
     resolutions = iter(resolver.resolve_many(
@@ -272,35 +303,57 @@ def plan(path: Path, data: bytes, resolver: Resolver, fields: FieldNames,
         resolution = next(resolutions) if query is not None else None
         decision = decide(entry, ids, query, problem, resolution, path=str(path),
                           fields=fields, locks=locks, policy=policy)
-        _apply(bib, entry, decision, lock)
+        _apply(doc, entry, decision, lock)
         result.outcomes.append(decision.outcome)
-    result.new_bytes = bib.to_bytes() if bib.changed else data
+    result.new_bytes = doc.to_bytes() if doc.changed else data
     result.lock = lock
     return result
 
 
+def _reread_unchanged(result: FileResult) -> bool:
+    try:
+        current = result.path.read_bytes()
+    except OSError as exc:
+        raise PithBibError(f"{result.path}: cannot re-read before writing: "
+                           f"{exc.strerror or exc}") from None
+    return current == result.original
+
+
+def _supports_expect() -> bool:
+    """Whether :func:`write_atomic` can refuse a file that changed (``expect=``)."""
+    return "expect" in inspect.signature(write_atomic).parameters
+
+
+CHANGED_MEANWHILE = "the file changed while it was being annotated; it was not written"
+
+
 def write_result(result: FileResult, output: Path | None = None,
                  lock_path: Path | None = None) -> None:
-    """Write the lock, then the new .bib (atomically, only if changed).
+    """Write the lock, then the new file (atomically, only if changed).
 
-    The lock goes first: if the .bib write then fails (a full disk), the old
-    .bib with the new lock is a state ``check`` and the next annotate accept.
+    The lock goes first: if the file write then fails (a full disk, or another
+    program saving it at that moment), the old file with the new lock is a
+    state ``check`` and the next annotate accept. Written in place, the file
+    is replaced only if it still holds exactly the bytes that were annotated.
     """
     if result.error is not None or result.new_bytes is None:
         return
     target = output or result.path
-    if result.changed or output is not None:
-        try:
-            current = result.path.read_bytes()
-        except OSError as exc:
-            raise PithBibError(f"{result.path}: cannot re-read before writing: "
-                               f"{exc.strerror or exc}") from None
-        if current != result.original:
-            result.error = "the file changed while it was being annotated; it was not written"
-            return
+    writing = result.changed or output is not None
+    if writing and not _reread_unchanged(result):
+        result.error = CHANGED_MEANWHILE
+        return
     if result.lock is not None and lock_path is not None:
         result.lock_path = lock_path
         result.wrote_lock = result.lock.save(lock_path)
-    if result.changed or output is not None:
+    if not writing:
+        return
+    if output is None and _supports_expect():
+        try:
+            write_atomic(target, result.new_bytes, expect=result.original)
+        except ConcurrentModificationError:
+            result.error = CHANGED_MEANWHILE
+            return
+    else:
         write_atomic(target, result.new_bytes)
-        result.wrote = True
+    result.wrote = True

@@ -1,23 +1,49 @@
-"""The user cache: verified documents, addressed by the sha256 of their exact bytes.
+"""The user cache: verified documents and their verdicts in one SQLite file.
 
-Only documents that verified are written, and every read re-hashes the bytes,
-so a truncated or altered file is deleted and fetched again, never used. A
-record pointer per pith ID says which document is current; it only moves to a
-document that is not older (event count, then ``built_at``), so a mirror
-serving a stale copy cannot roll a record back. Several pith-bib processes may
-share the cache: objects are immutable and written atomically, and pointer
-updates happen under a file lock.
+Why one file: the former layout wrote five or six files per document (each
+with its own fsync and rename) and opened two per identifier on a warm run.
+Here a ``put`` is one transaction, and in WAL mode with ``synchronous=NORMAL``
+a commit does not wait for the disk; losing the last commits on power loss is
+harmless because every document is addressed by the sha256 of its bytes and
+re-hashed on read, so a torn write is detected and the document fetched again.
+A warm run opens the file once per thread and asks one small query per
+identifier.
 
-The pointer also keeps the verifier's verdict (with its own checksum), so a
-warm run does not repeat every signature check: the verdict is reused only
-while the document's bytes still hash to their name and every key that
-produced it is still pinned; anything else is verified again.
+Layout::
 
-Layout (``v1`` so a future format can live beside it)::
+    <root>/pith-bib-cache-v2/CACHEDIR.TAG     marks the folder as this cache's own
+    <root>/pith-bib-cache-v2/cache.sqlite3    (+ -wal, -shm) tables:
+        documents (sha256 → bytes)            evidence (sha256 → lock evidence)
+        records   (pith ID → current sha256, kind, status, event_count, built_at,
+                   verdict JSON, evidence sha256, verdict binding)
+        aliases   (kind, normalised value → pith number)
 
-    <root>/v1/objects/<sha[:2]>/<sha>.json   document bytes
-    <root>/v1/records/<ID>.json             {"sha256", "kind", "status", ...}
-    <root>/v1/aliases/<kind>/<key>          pith number for an alias
+The former ``<root>/v1/`` layout is ignored: never read, never deleted (not even
+by ``clear``); it can be removed by hand.
+
+Guarantees:
+
+* Only documents that verified are written; a document whose bytes no longer
+  hash to their name is deleted and never used.
+* A record only moves to a document that is not older (status rank, then
+  event count, then ``built_at``), so a mirror serving a stale copy cannot
+  roll it back.
+* Several processes may share the file: read-modify-write runs in ``BEGIN
+  IMMEDIATE`` transactions, waiting on each other through ``busy_timeout``.
+  Each thread has its own connection (never shared, never used after fork).
+* A damaged file (garbage, truncated, another program's schema) is deleted and
+  recreated; an unusable one (read-only, full disk, a symlink) raises
+  ``CacheError`` on first use, which the resolver turns into one warning.
+* Folders the cache creates are 0700 and its files 0600; a folder it did not
+  create (``--cache-dir`` on an existing folder) keeps its mode. Symbolic links
+  inside the cache's own folder are refused, and ``clear`` removes only that
+  folder, only when it carries the marker.
+* A stored verdict is reused only when it is bound to the evidence it was
+  computed from (``verdict_sha256 = sha256(evidence_sha256 || report)``, and
+  what the evidence says — pith number, arXiv id and version, title, authors —
+  equals what the report claims), carries every field of today's report, and
+  every key that produced it is still pinned. Anything else: the caller
+  verifies again.
 """
 
 from __future__ import annotations
@@ -27,16 +53,18 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable
+import sqlite3
+import stat
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from filelock import FileLock
 from platformdirs import user_cache_dir
 
-from .atomic import write_atomic
-from .canonical import canonical_sha256
+from .canonical import canonical_sha256, canonical_text, pith_number
 from .errors import CacheError
 from .lock import EncodedEvidence
 from .policy import status_rank
@@ -44,7 +72,43 @@ from .report import VerificationReport
 from .trust import TrustRoot
 
 CACHE_ENV = "PITH_BIB_CACHE_DIR"
-LAYOUT = "v1"
+LAYOUT = "v2"
+FOLDER_NAME = "pith-bib-cache-v2"
+DB_NAME = "cache.sqlite3"
+MARKER_NAME = "CACHEDIR.TAG"
+MARKER_SIGNATURE = b"Signature: 8a477f597d28d172789f06886806bc55"
+MARKER = (MARKER_SIGNATURE + b"\n# This file is a cache directory tag created by pith-bib.\n"
+          b"# For information about cache directory tags, see https://bford.info/cachedir/\n")
+MARKER_LINE = b"created by pith-bib"
+
+APPLICATION_ID = 0x70697468  # "pith": tells our file from another program's SQLite file
+SCHEMA_VERSION = 2
+BUSY_TIMEOUT_SECONDS = 60.0  # eight processes writing at once wait, they do not fail
+MAX_EVIDENCE_BYTES = 1 << 20  # lock evidence is ~4 KB; a bound on what a read parses
+MAX_ALIAS_KEY = 512
+MAX_COMPLETIONS = 1000
+_IN_CHUNK = 500  # bound parameters per bulk query (SQLite's limit is 999 on old builds)
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+
+# SQLite keeps each CREATE statement's text: comparing it is the schema check.
+_TABLES = {
+    "documents": "CREATE TABLE documents (sha256 TEXT PRIMARY KEY, data BLOB NOT NULL)",
+    "evidence": "CREATE TABLE evidence (sha256 TEXT PRIMARY KEY, data BLOB NOT NULL)",
+    "records": ("CREATE TABLE records (pith_id TEXT PRIMARY KEY, sha256 TEXT NOT NULL, "
+                "kind TEXT NOT NULL, status TEXT NOT NULL, event_count INTEGER NOT NULL, "
+                "built_at TEXT NOT NULL, report TEXT NOT NULL, "
+                "evidence_sha256 TEXT NOT NULL, verdict_sha256 TEXT NOT NULL)"),
+    "aliases": ("CREATE TABLE aliases (kind TEXT NOT NULL, key TEXT NOT NULL, "
+                "pith_number TEXT NOT NULL, PRIMARY KEY (kind, key))"),
+}
+_VERDICT_SELECT = ("SELECT r.pith_id, r.sha256, r.kind, r.status, r.event_count, r.built_at, "
+                   "r.report, r.evidence_sha256, r.verdict_sha256, e.data FROM records r "
+                   "LEFT JOIN evidence e ON e.sha256 = r.evidence_sha256 ")
+_RECORD_SELECT = ("SELECT r.sha256, r.kind, r.status, r.event_count, r.built_at, d.data, "
+                  "r.verdict_sha256 FROM records r "
+                  "LEFT JOIN documents d ON d.sha256 = r.sha256 WHERE r.pith_id = ?")
+
+T = TypeVar("T")
 
 
 def default_cache_dir() -> Path:
@@ -56,7 +120,7 @@ def default_cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class CachedRecord:
-    """The current document for one pith ID, as the pointer file describes it."""
+    """The current document for one pith ID, as its record row describes it."""
 
     pith_id: str
     sha256: str
@@ -70,15 +134,6 @@ class CachedRecord:
         return (status_rank(self.status), self.event_count, self.built_at)
 
 
-def _read(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read()
-
-
-def _alias_key(value: str) -> str:
-    return hashlib.sha256(value.strip().lower().encode("utf-8")).hexdigest()[:40]
-
-
 @dataclass(frozen=True)
 class Verdict:
     """A stored verification result: the document's hash, its report, its lock evidence."""
@@ -88,110 +143,405 @@ class Verdict:
     evidence: EncodedEvidence | None
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """Everything one ``put`` writes, hashed before the transaction starts."""
+
+    record: CachedRecord
+    data: bytes
+    report_text: str
+    evidence: bytes
+    evidence_sha256: str
+    verdict_sha256: str
+
+
+class _WrongSchema(sqlite3.DatabaseError):
+    """A valid SQLite file that is not (this version of) the cache: healed like damage."""
+
+
+class _Local(threading.local):
+    conn: sqlite3.Connection | None = None
+    generation = -1
+    pid = 0
+    ident: tuple[int, int] | None = None
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _verdict_sha(evidence_sha: str, report_text: str) -> str:
+    return _sha((evidence_sha + report_text).encode("utf-8"))
+
+
+def _text(raw: bytes) -> str:
+    """SQLite TEXT as str; invalid UTF-8 becomes U+FFFD, so no hash over it matches."""
+    return raw.decode("utf-8", "replace")
+
+
+def _alias_key(value: str) -> str:
+    return value.strip().lower()
+
+
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    if isinstance(exc, _WrongSchema):
+        return True
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if isinstance(code, int):
+        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    text = str(exc)
+    return "not a database" in text or "malformed" in text
+
+
+def _cache_error(where: object, exc: BaseException) -> CacheError:
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return CacheError(f"cache {where}: {detail}")
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """``BEGIN IMMEDIATE``: take the write lock before reading what the write depends on."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+# -- folders -------------------------------------------------------------------------
+def _make_dirs(path: Path) -> None:
+    """Create ``path`` and its missing parents as 0700; folders that exist keep their mode."""
+    missing: list[Path] = []
+    current = path
+    while not os.path.lexists(current) and current.parent != current:
+        missing.append(current)
+        current = current.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            continue  # another process made it: not ours to chmod
+        os.chmod(folder, 0o700)  # mkdir's mode went through the umask
+
+
+def _has_marker(folder: Path) -> bool:
+    try:
+        fd = os.open(folder / MARKER_NAME, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    try:
+        head = os.read(fd, 4096)
+    finally:
+        os.close(fd)
+    return head.startswith(MARKER_SIGNATURE) and MARKER_LINE in head
+
+
+def _refuse_link(path: Path | str) -> None:
+    if os.path.islink(path):
+        raise CacheError(f"cache {path} is a symbolic link; refusing to use it")
+
+
+def _unlink_quietly(path: Path | str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+# -- verdict checks ------------------------------------------------------------------
+def _paper_of(event: Any) -> tuple[Any, Any]:
+    """(title, authors_text) as the evidence's title event states them; None when absent."""
+    if event is None:
+        return None, None
+    paper = event["payload"]["graph_snapshot"]["paper"]
+    title, authors = paper.get("title"), paper.get("authors_text")
+    return (title if isinstance(title, str) else None,
+            authors if isinstance(authors, str) else None)
+
+
+def _evidence_says(report: VerificationReport, evidence: Any) -> bool:
+    """Whether the evidence states what the report claims; the binding a reuse rests on."""
+    try:
+        record = evidence["record"]
+        submitted, source = record["metadata"]["submitted_at"], record["source"]
+        year = submitted[:4]
+        if not (isinstance(year, str) and year.isascii() and year.isdigit()):
+            return False
+        digest = canonical_sha256(record)
+        version = source["version"]
+        return (digest == report.canonical_sha256
+                and pith_number(digest, int(year)) == report.pith_number
+                and source["id"] == report.arxiv_id
+                and not isinstance(version, bool) and version == report.arxiv_version
+                and _paper_of(evidence.get("title_event")) == (report.title, report.authors))
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return False
+
+
+def _stored_report(text: str, trust: TrustRoot) -> VerificationReport | None:
+    """The stored report when it is complete, valid, and all its keys are still pinned."""
+    try:
+        saved = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(saved, dict) or not VerificationReport.stored_fields() <= saved.keys():
+        return None  # an older format: verified again rather than trusted half-read
+    fingerprints = saved["key_fingerprints"]
+    if not isinstance(fingerprints, list) or not fingerprints or \
+            not all(isinstance(fp, str) and trust.pins(fp) for fp in fingerprints):
+        return None
+    try:
+        report = VerificationReport.from_dict(saved)
+    except (TypeError, ValueError):
+        return None
+    return report if report.ok and isinstance(report.pith_number, str) else None
+
+
+def _check_verdict(row: Sequence[Any], trust: TrustRoot) -> tuple[Verdict | None, bool]:
+    """(the verdict if it may be reused, whether the evidence bytes were damaged)."""
+    pith_id, sha, kind, status, count, built_at, text, evidence_sha, binding, raw = row
+    if not isinstance(text, str) or not isinstance(evidence_sha, str) or \
+            binding != _verdict_sha(evidence_sha, text):
+        return None, False
+    if not isinstance(raw, bytes) or len(raw) > MAX_EVIDENCE_BYTES:
+        return None, raw is not None
+    if _sha(raw) != evidence_sha:
+        return None, True
+    report = _stored_report(text, trust)
+    if report is None or str(report.pith_number).rsplit(":", 1)[-1] != pith_id:
+        return None, False
+    if (kind, status, count, built_at) != (report.kind or "bundle", report.status,
+                                           report.event_count or 0, report.built_at or ""):
+        return None, False  # the row that rollback refusal reads must say what the report says
+    try:
+        evidence_text = raw.decode("utf-8")
+        evidence = json.loads(evidence_text)
+    except (ValueError, RecursionError):
+        return None, False
+    if not _evidence_says(report, evidence):
+        return None, False
+    return Verdict(str(sha), report, EncodedEvidence(evidence_text)), False
+
+
+def _entry(data: bytes, report: VerificationReport, evidence: EncodedEvidence) -> _Entry:
+    pith_id = str(report.pith_number).rsplit(":", 1)[1]
+    record = CachedRecord(pith_id, _sha(data), report.kind or "bundle", report.status,
+                          int(report.event_count or 0), report.built_at or "")
+    evidence_bytes = evidence.encode("utf-8")
+    evidence_sha = _sha(evidence_bytes)
+    text = canonical_text(report.to_dict())
+    return _Entry(record, data, text, evidence_bytes, evidence_sha,
+                  _verdict_sha(evidence_sha, text))
+
+
+def _record_of(pith_id: str, row: Sequence[Any]) -> CachedRecord | None:
+    sha, kind, status, count, built_at = row[:5]
+    if not all(isinstance(v, str) for v in (sha, kind, status, built_at)) or \
+            not isinstance(count, int):
+        return None
+    return CachedRecord(pith_id, sha, kind, status, count, built_at)
+
+
 class Cache:
-    """A process-safe on-disk store of verified documents."""
+    """A process-safe store of verified documents; nothing touches the disk until first use."""
 
     def __init__(self, root: Path | str | None = None) -> None:
         self.root = Path(root) if root is not None else default_cache_dir()
-        self.base = self.root / LAYOUT
-        self._base = str(self.base)
-        self._ready = False
+        self.base = self.root / FOLDER_NAME
+        self.path = self.base / DB_NAME
+        self._local = _Local()
+        self._generation = 0  # bumped when the file is healed or cleared: threads reconnect
+        self._heal_lock = threading.Lock()
 
-    # -- paths ---------------------------------------------------------------------
-    # Plain strings, not Path objects: a warm run builds thousands of these and
-    # pathlib's parsing showed up as a tenth of it.
-    def _object_path(self, sha: str, folder: str = "objects") -> str:
-        return f"{self._base}{os.sep}{folder}{os.sep}{sha[:2]}{os.sep}{sha}.json"
-
-    def _record_path(self, pith_id: str) -> str:
-        return f"{self._base}{os.sep}records{os.sep}{pith_id}.json"
-
-    def _alias_path(self, kind: str, value: str) -> str:
-        return f"{self._base}{os.sep}aliases{os.sep}{kind}{os.sep}{_alias_key(value)}"
-
-    def _ensure(self) -> None:
-        if self._ready:
-            return
+    # -- the folder ----------------------------------------------------------------
+    def _folder_ready(self, create: bool) -> bool:
+        """True when the cache's own folder exists and is safe; False when absent (reads)."""
         try:
-            for sub in ("objects", "evidence", "records", "aliases"):
-                (self.base / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
-            for folder in (self.root, self.base):
-                os.chmod(folder, 0o700)
-        except OSError as exc:
-            raise CacheError(f"cache directory {self.root}: {exc.strerror or exc}") from None
-        self._ready = True
+            info = os.lstat(self.base)
+        except FileNotFoundError:
+            if not create:
+                return False
+            self._create_folder()
+            info = os.lstat(self.base)
+        if stat.S_ISLNK(info.st_mode):
+            raise CacheError(f"cache {self.base} is a symbolic link; refusing to use it")
+        if not stat.S_ISDIR(info.st_mode):
+            raise CacheError(f"cache {self.base} is not a folder")
+        if hasattr(os, "getuid") and info.st_uid != os.getuid():
+            raise CacheError(f"cache {self.base} belongs to another user; refusing to use it")
+        if not _has_marker(self.base):
+            raise CacheError(f"cache {self.base} has no {MARKER_NAME} from pith-bib; "
+                             "refusing to use a folder that is not the cache's own")
+        return True
 
-    def _lock(self) -> Any:
-        self._ensure()
-        return FileLock(str(self.base / "records.lock"), timeout=60)
+    def _create_folder(self) -> None:
+        """Build the folder with its marker beside it, then rename: never seen half-made."""
+        _make_dirs(self.root)
+        temp = self.root / f".{FOLDER_NAME}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
+        os.mkdir(temp, 0o700)
+        try:
+            os.chmod(temp, 0o700)
+            fd = os.open(temp / MARKER_NAME,
+                         os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                         0o600)
+            try:
+                os.write(fd, MARKER)
+            finally:
+                os.close(fd)
+            os.rename(temp, self.base)  # fails if another process got there first
+        except OSError:
+            if not os.path.lexists(self.base):
+                raise
+        finally:
+            if os.path.lexists(temp):
+                shutil.rmtree(temp, ignore_errors=True)
+
+    # -- connections ---------------------------------------------------------------
+    def _conn(self, create: bool) -> sqlite3.Connection | None:
+        """This thread's connection; None when reading a cache that does not exist yet."""
+        local = self._local
+        if local.conn is not None and local.generation == self._generation and \
+                local.pid == os.getpid():
+            return local.conn
+        self._drop_connection()
+        try:
+            if not self._folder_ready(create):
+                return None
+            for attempt in (0, 1):
+                opened = self._open(create)
+                if opened is None:
+                    return None
+                conn, ident = opened
+                try:
+                    _prepare(conn)
+                except sqlite3.DatabaseError as exc:
+                    conn.close()
+                    if attempt == 0 and _is_damage(exc):
+                        self._heal(ident)
+                        continue
+                    raise _cache_error(self.path, exc) from None
+                local.conn, local.generation, local.pid, local.ident = \
+                    conn, self._generation, os.getpid(), ident
+                return conn
+        except OSError as exc:
+            raise _cache_error(self.root, exc) from None
+        return None
+
+    def _open(self, create: bool) -> tuple[sqlite3.Connection, tuple[int, int]] | None:
+        for suffix in ("", "-wal", "-shm"):
+            _refuse_link(f"{self.path}{suffix}")
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | (os.O_CREAT if create else 0)
+        try:
+            fd = os.open(self.path, flags, 0o600)  # we create the file: 0600, not SQLite's 0644
+        except FileNotFoundError:
+            if create:
+                raise
+            return None
+        try:
+            info = os.fstat(fd)
+        finally:
+            os.close(fd)
+        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_SECONDS,
+                               isolation_level=None)
+        conn.text_factory = _text  # a tampered row must not turn a read into an error
+        return conn, (info.st_dev, info.st_ino)
+
+    def _drop_connection(self) -> None:
+        local = self._local
+        if local.conn is not None and local.pid == os.getpid():
+            with contextlib.suppress(sqlite3.Error):
+                local.conn.close()
+        local.conn, local.ident = None, None  # after fork the parent's connection is never used
+
+    def _heal(self, ident: tuple[int, int] | None) -> None:
+        """Delete a damaged file, but only if it is still the one found damaged."""
+        with self._heal_lock:
+            try:
+                now = os.lstat(self.path)
+            except FileNotFoundError:
+                now = None
+            if now is not None and ident == (now.st_dev, now.st_ino):
+                for suffix in ("-wal", "-shm", ""):
+                    _unlink_quietly(f"{self.path}{suffix}")
+            self._generation += 1
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        self._drop_connection()
+
+    def _run(self, create: bool, work: Callable[[sqlite3.Connection], T], default: T) -> T:
+        """``work`` on this thread's connection: damage is healed once, the rest is CacheError."""
+        for attempt in (0, 1):
+            conn = self._conn(create)
+            if conn is None:
+                return default
+            try:
+                return work(conn)
+            except sqlite3.DatabaseError as exc:
+                ident = self._local.ident
+                self._drop_connection()
+                if attempt == 0 and _is_damage(exc):
+                    self._heal(ident)
+                    continue
+                raise _cache_error(self.path, exc) from None
+        return default
+
+    def _quietly(self, work: Callable[[sqlite3.Connection], Any]) -> None:
+        """A repair on the read path (dropping bad bytes); a read-only cache just skips it."""
+        with contextlib.suppress(CacheError):
+            self._run(False, work, None)
 
     # -- reading -------------------------------------------------------------------
     def record(self, pith_id: str) -> CachedRecord | None:
-        try:
-            data = json.loads(_read(self._record_path(pith_id)))
-            return CachedRecord(pith_id, data["sha256"], data["kind"], data["status"],
-                                int(data["event_count"]), str(data["built_at"]))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError):
-            self._discard(self._record_path(pith_id))
-            return None
-
-    def read_object(self, sha: str, folder: str = "objects") -> bytes | None:
-        """The stored bytes, or None; bytes that no longer hash to their name are deleted."""
-        path = self._object_path(sha, folder)
-        try:
-            data = _read(path)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise CacheError(f"{path}: {exc.strerror or exc}") from None
-        if hashlib.sha256(data).hexdigest() != sha:
-            self._discard(path)
-            return None
-        return data
+        found = self.get(pith_id)
+        return found[1] if found is not None else None
 
     def get(self, pith_id: str) -> tuple[bytes, CachedRecord] | None:
-        record = self.record(pith_id)
-        if record is None:
+        """The current document and its record; a document that no longer hashes is dropped."""
+        row = self._run(False, lambda c: c.execute(_RECORD_SELECT, (pith_id,)).fetchone(), None)
+        if row is None:
             return None
-        data = self.read_object(record.sha256)
-        if data is None:
-            self._discard(self._record_path(pith_id))
-            return None
-        return data, record
+        record, data = _record_of(pith_id, row), row[5]
+        if record is not None and isinstance(data, bytes) and _sha(data) == record.sha256:
+            return data, record
+        self._drop_record(pith_id, row[0])
+        return None
 
     def get_verdict(self, pith_id: str, trust: TrustRoot) -> Verdict | None:
         """The verdict stored with the current document, without reading the document.
 
-        Reused only when it is intact (its canonical hash matches) and every
-        key that produced it is still pinned in ``trust``; otherwise None and
-        the caller verifies again. The evidence for the lock file comes from
-        its own content-addressed object, re-hashed like every object.
+        Reused only when bound to its evidence, complete, and every key that
+        produced it is still pinned in ``trust`` (see the module docstring);
+        otherwise None and the caller verifies again.
         """
-        try:
-            pointer = json.loads(_read(self._record_path(pith_id)))
-            saved = pointer["report"]
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        if not isinstance(saved, dict) or pointer.get("report_sha256") != canonical_sha256(saved):
-            return None  # a damaged verdict is never reused; the caller verifies again
-        fingerprints = saved.get("key_fingerprints") or []
-        if not fingerprints or not all(trust.pins(fp) for fp in fingerprints):
-            return None
-        try:
-            report = VerificationReport.from_dict(saved)
-        except (TypeError, ValueError):
-            return None
-        if not report.ok or report.pith_number is None or \
-                not report.pith_number.endswith(pith_id):
-            return None
-        evidence = None
-        evidence_sha = pointer.get("evidence_sha256")
-        if isinstance(evidence_sha, str):
-            raw = self.read_object(evidence_sha, "evidence")
-            evidence = EncodedEvidence(raw.decode("utf-8")) if raw is not None else None
-        return Verdict(str(pointer.get("sha256")), report, evidence)
+        row = self._run(False, lambda c: c.execute(_VERDICT_SELECT + "WHERE r.pith_id = ?",
+                                                   (pith_id,)).fetchone(), None)
+        return self._judge_row(row, trust) if row is not None else None
+
+    def verdicts(self, pith_ids: Iterable[str], trust: TrustRoot) -> dict[str, Verdict]:
+        """``get_verdict`` for many IDs in a few queries; IDs without a usable one are left out.
+
+        Why: a warm run could ask for all its verdicts at once; today the
+        resolver asks one by one, which costs one small query each.
+        """
+        wanted = sorted(set(pith_ids))
+        found: dict[str, Verdict] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start:start + _IN_CHUNK]
+            query = _VERDICT_SELECT + f"WHERE r.pith_id IN ({','.join('?' * len(chunk))})"
+            rows = self._run(False, lambda c, q=query, a=chunk: c.execute(q, a).fetchall(), [])
+            for row in rows:
+                verdict = self._judge_row(row, trust)
+                if verdict is not None:
+                    found[row[0]] = verdict
+        return found
+
+    def _judge_row(self, row: Sequence[Any], trust: TrustRoot) -> Verdict | None:
+        verdict, damaged = _check_verdict(row, trust)
+        if damaged:
+            self._quietly(lambda c: c.execute("DELETE FROM evidence WHERE sha256 = ?", (row[7],)))
+        return verdict
 
     def get_verified(self, pith_id: str, trust: TrustRoot
                      ) -> tuple[bytes, VerificationReport] | None:
@@ -199,28 +549,46 @@ class Cache:
         verdict = self.get_verdict(pith_id, trust)
         if verdict is None:
             return None
-        data = self.read_object(verdict.sha256)
-        if data is None:
+        row = self._run(False, lambda c: c.execute("SELECT data FROM documents WHERE sha256 = ?",
+                                                   (verdict.sha256,)).fetchone(), None)
+        if row is None:
             return None
-        return data, verdict.report
+        if not isinstance(row[0], bytes) or _sha(row[0]) != verdict.sha256:
+            self._drop_record(pith_id, verdict.sha256)
+            return None
+        return row[0], verdict.report
 
     def lookup(self, kind: str, value: str) -> str | None:
-        try:
-            text = _read(self._alias_path(kind, value)).decode("utf-8").strip()
-        except (OSError, UnicodeDecodeError):
+        key = _alias_key(value)
+        if len(key) > MAX_ALIAS_KEY or not key.isprintable():
             return None
-        return text or None
+        row = self._run(False, lambda c: c.execute(
+            "SELECT pith_number FROM aliases WHERE kind = ? AND key = ?", (kind, key)).fetchone(),
+            None)
+        return row[0] if row is not None and isinstance(row[0], str) and row[0] else None
 
     def complete(self, prefix: str) -> list[str]:
-        folder = self.base / "records"
-        if not folder.is_dir():
+        """Pith IDs starting with ``prefix`` (at most ``MAX_COMPLETIONS``)."""
+        if not prefix.isascii() or not prefix.isprintable():
             return []
-        return sorted(p.stem for p in folder.glob(f"{prefix}*.json"))
+        rows = self._run(False, lambda c: c.execute(
+            "SELECT pith_id FROM records WHERE pith_id >= ? AND pith_id < ? ORDER BY pith_id "
+            "LIMIT ?", (prefix, prefix + "\U0010ffff", MAX_COMPLETIONS)).fetchall(), [])
+        return [r[0] for r in rows if isinstance(r[0], str)]
+
+    def _drop_record(self, pith_id: str, sha: object) -> None:
+        """Forget a record whose document is gone or damaged (unless it moved meanwhile)."""
+        def work(conn: sqlite3.Connection) -> None:
+            with _transaction(conn):
+                conn.execute("DELETE FROM records WHERE pith_id = ? AND sha256 IS ?",
+                             (pith_id, sha))
+                conn.execute("DELETE FROM documents WHERE sha256 IS ?", (sha,))
+        self._quietly(work)
 
     # -- writing -------------------------------------------------------------------
     def put(self, data: bytes, report: VerificationReport, evidence: EncodedEvidence,
             aliases: Iterable[tuple[str, str]]) -> bool:
-        """Store a verified document with what the caller derived from it.
+        """Store a verified document with what the caller derived from it, in one transaction.
 
         The cache keeps what it is given (the document, its verdict, its lock
         evidence, the aliases it vouches for) and derives nothing itself.
@@ -228,65 +596,132 @@ class Cache:
         """
         if not report.ok or report.pith_number is None:
             raise CacheError("refusing to cache a document that did not verify")
-        self._ensure()
-        sha = hashlib.sha256(data).hexdigest()
-        pith_id = report.pith_number.rsplit(":", 1)[1]
-        candidate = CachedRecord(pith_id, sha, report.kind or "bundle", report.status,
-                                 int(report.event_count or 0), report.built_at or "")
-        evidence_bytes = evidence.encode("utf-8")
-        evidence_sha = hashlib.sha256(evidence_bytes).hexdigest()
-        try:
-            for digest, content, folder in ((sha, data, "objects"),
-                                            (evidence_sha, evidence_bytes, "evidence")):
-                object_path = Path(self._object_path(digest, folder))
-                if not object_path.exists():
-                    object_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                    write_atomic(object_path, content, mode=0o600)
-            with self._lock():
-                current = self.get(pith_id)
-                if current is not None and current[1].freshness() >= candidate.freshness():
-                    stored = False
-                else:
-                    pointer = {"sha256": sha, "kind": candidate.kind, "status": candidate.status,
-                               "event_count": candidate.event_count,
-                               "built_at": candidate.built_at, "report": report.to_dict(),
-                               "evidence_sha256": evidence_sha}
-                    pointer["report_sha256"] = canonical_sha256(pointer["report"])
-                    write_atomic(self._record_path(pith_id),
-                                 json.dumps(pointer, sort_keys=True).encode(), mode=0o600)
-                    stored = True
-            for kind, value in aliases:
-                self.remember(kind, value, report.pith_number)
-        except OSError as exc:
-            raise CacheError(f"cache {self.root}: {exc.strerror or exc}") from None
-        return stored
+        entry = _entry(data, report, evidence)
+        number = report.pith_number
+        rows = [(kind, key, number) for kind, key in ((k, _alias_key(v)) for k, v in aliases)
+                if len(key) <= MAX_ALIAS_KEY]
+        return self._run(True, lambda conn: _store(conn, entry, rows), False)
 
     def remember(self, kind: str, value: str, pith_number: str) -> None:
-        path = Path(self._alias_path(kind, value))
-        try:
-            if path.read_text("utf-8").strip() == pith_number:
-                return
-        except (OSError, UnicodeDecodeError):
-            pass
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_atomic(path, pith_number.encode("utf-8"), mode=0o600)
-
-    def _discard(self, path: Path | str) -> None:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
+        """Point an alias at a pith number (``put`` does this for the aliases it is given)."""
+        def work(conn: sqlite3.Connection) -> None:
+            with _transaction(conn):
+                conn.execute("INSERT OR REPLACE INTO aliases VALUES (?, ?, ?)",
+                             (kind, _alias_key(value), pith_number))
+        self._run(True, work, None)
 
     # -- maintenance ---------------------------------------------------------------
     def info(self) -> dict[str, Any]:
-        objects = list((self.base / "objects").glob("*/*.json")) if self.base.is_dir() else []
-        records = list((self.base / "records").glob("*.json")) if self.base.is_dir() else []
-        size = sum(p.stat().st_size for p in objects)
-        return {"path": str(self.root), "layout": LAYOUT, "documents": len(objects),
-                "records": len(records), "bytes": size}
+        def count(conn: sqlite3.Connection) -> tuple[int, int, int]:
+            documents, size = conn.execute(
+                "SELECT count(*), coalesce(sum(length(data)), 0) FROM documents").fetchone()
+            (records,) = conn.execute("SELECT count(*) FROM records").fetchone()
+            return documents, records, size
+
+        documents, records, size = self._run(False, count, (0, 0, 0))
+        return {"path": str(self.root), "layout": LAYOUT, "file": str(self.path),
+                "documents": documents, "records": records, "bytes": size}
 
     def clear(self) -> int:
-        """Remove this layout's files; returns how many documents were removed."""
-        count = self.info()["documents"]
-        if self.base.is_dir():
+        """Remove the cache's own folder, only if it carries the marker; returns documents removed.
+
+        Nothing else under the root is touched (the former ``v1`` layout
+        included), and a symbolic link is never followed.
+        """
+        try:
+            info = os.lstat(self.base)
+        except FileNotFoundError:
+            return 0
+        except OSError as exc:
+            raise _cache_error(self.base, exc) from None
+        if not stat.S_ISDIR(info.st_mode) or not _has_marker(self.base):
+            raise CacheError(f"not removing {self.base}: it is not a folder with the "
+                             f"{MARKER_NAME} that marks the pith-bib cache")
+        try:
+            count = self.info()["documents"]
+        except CacheError:
+            count = 0  # a damaged file is removed all the same
+        self._drop_connection()
+        with self._heal_lock:
+            self._generation += 1
+        try:
             shutil.rmtree(self.base)
-        self._ready = False
+        except OSError as exc:
+            raise _cache_error(self.base, exc) from None
         return count
+
+
+def _prepare(conn: sqlite3.Connection) -> None:
+    """WAL, relaxed syncing, and the schema: created once, checked on every open."""
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    if _schema_state(conn) == "ours":
+        return
+    with _transaction(conn):
+        state = _schema_state(conn)
+        if state == "empty":
+            for sql in _TABLES.values():
+                conn.execute(sql)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    if _schema_state(conn) != "ours":
+        raise _WrongSchema("not a pith-bib cache file (unknown schema)")
+
+
+def _schema_state(conn: sqlite3.Connection) -> str:
+    """"ours", "empty" (a new file) or "foreign"."""
+    app = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+    if (app, version) == (APPLICATION_ID, SCHEMA_VERSION) and \
+            all(tables.get(name) == sql for name, sql in _TABLES.items()):
+        return "ours"
+    if (app, version) == (0, 0) and not tables:
+        return "empty"
+    return "foreign"
+
+
+def _store(conn: sqlite3.Connection, entry: _Entry, aliases: list[tuple[str, str, str]]
+           ) -> bool:
+    """The read-modify-write of ``put``: rollback refusal, then every row in one commit."""
+    new = entry.record
+    with _transaction(conn):
+        row = conn.execute(_RECORD_SELECT, (new.pith_id,)).fetchone()
+        current = _record_of(new.pith_id, row) if row is not None else None
+        intact = current is not None and isinstance(row[5], bytes) and \
+            _sha(row[5]) == current.sha256
+        if current is not None and intact and current.freshness() >= new.freshness():
+            moved = False
+            if current.sha256 == new.sha256 and row[6] != entry.verdict_sha256:
+                _write_entry(conn, entry)  # same bytes verified again: refresh a stale verdict
+        else:
+            _write_entry(conn, entry)
+            moved = True
+            if current is not None and current.sha256 != new.sha256:
+                _drop_orphans(conn, current.sha256)
+        conn.executemany("INSERT OR REPLACE INTO aliases VALUES (?, ?, ?)", aliases)
+    return moved
+
+
+def _write_entry(conn: sqlite3.Connection, entry: _Entry) -> None:
+    new = entry.record
+    old = conn.execute("SELECT evidence_sha256 FROM records WHERE pith_id = ?",
+                       (new.pith_id,)).fetchone()
+    conn.execute("INSERT OR REPLACE INTO documents VALUES (?, ?)", (new.sha256, entry.data))
+    conn.execute("INSERT OR REPLACE INTO evidence VALUES (?, ?)",
+                 (entry.evidence_sha256, entry.evidence))
+    conn.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 (new.pith_id, new.sha256, new.kind, new.status, new.event_count,
+                  new.built_at, entry.report_text, entry.evidence_sha256,
+                  entry.verdict_sha256))
+    if old is not None and old[0] != entry.evidence_sha256:
+        conn.execute("DELETE FROM evidence WHERE sha256 = ? AND NOT EXISTS "
+                     "(SELECT 1 FROM records WHERE evidence_sha256 = ?)", (old[0], old[0]))
+
+
+def _drop_orphans(conn: sqlite3.Connection, sha: str) -> None:
+    """The replaced document, once no record points at it: the file does not only grow."""
+    conn.execute("DELETE FROM documents WHERE sha256 = ? AND NOT EXISTS "
+                 "(SELECT 1 FROM records WHERE sha256 = ?)", (sha, sha))

@@ -1,4 +1,6 @@
-"""``pith-bib check``: is every pith number in this .bib backed by evidence that verifies?
+"""``pith-bib check``: is every pith number in this file backed by evidence that verifies?
+
+The file may be BibTeX or CSL-JSON (read through :mod:`pith_bib.documents`).
 
 Runs offline from the lock file, so it works on pre-commit.ci and on a plane.
 It imports nothing from the network stack, writes nothing, and reports each
@@ -19,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .bibfile import Entry, parse
-from .entry_query import FieldNames, claims_for, query_for
+from .documents import DocumentEntry, load_document
+from .entry_query import FieldNames, query_for
 from .evidence import verify_evidence
 from .ids import Identifiers, extract
 from .lock import LockFile
@@ -151,15 +153,15 @@ class _Check:
 
     def run(self, data: bytes, have_lock: bool,
             fetch_missing: Callable[[str], dict | None] | None) -> CheckResult:
-        bib = parse(data, self.label)
-        self.findings = [Finding(self.label, p.line, p.key, p.message) for p in bib.problems]
+        doc = load_document(data, self.label, self.fields)
+        self.findings = [Finding(self.label, p.line, p.key, p.message) for p in doc.problems]
         rows = []
-        for entry in bib.entries:
-            ids = extract(entry)
+        for entry in doc.entries:
+            ids = extract(entry.source)
             query, problem = query_for(entry, ids, self.fields)
             if query is not None or problem is not None:
                 rows.append((entry, ids, query, problem))
-        result = CheckResult(self.label, len(bib.entries), len(rows), self.findings)
+        result = CheckResult(self.label, len(doc.entries), len(rows), self.findings)
         if rows and not have_lock and fetch_missing is None:
             self.findings.append(Finding(self.label, None, None, f"no lock file at "
                                          f"{self.lock_path}; run pith-bib annotate"))
@@ -181,11 +183,11 @@ class _Check:
                 self.lock.papers[fetched["number"]] = fetched["evidence"]
                 full[short] = fetched["number"]
 
-    def _add(self, entry: Entry, message: str, *, warning: bool = False) -> None:
+    def _add(self, entry: DocumentEntry, message: str, *, warning: bool = False) -> None:
         (self.warnings if warning else self.findings).append(
             Finding(self.label, entry.line, entry.key, message))
 
-    def _entry(self, entry: Entry, ids: Identifiers, query: Query | None,
+    def _entry(self, entry: DocumentEntry, ids: Identifiers, query: Query | None,
                problem: str | None, full: dict[str, str | None]) -> None:
         if query is None:
             self._add(entry, problem or "cannot be checked")
@@ -194,7 +196,7 @@ class _Check:
         else:
             self._numbered(entry, ids, query, full.get(query.value))
 
-    def _unnumbered(self, entry: Entry, query: Query) -> None:
+    def _unnumbered(self, entry: DocumentEntry, query: Query) -> None:
         """No pith field: fine only if annotate found nothing, and the lock cannot say otherwise.
 
         The lock's ``not_found`` list is an unsigned claim; it never silences an
@@ -221,7 +223,7 @@ class _Check:
                 return number
         return None
 
-    def _numbered(self, entry: Entry, ids: Identifiers, query: Query,
+    def _numbered(self, entry: DocumentEntry, ids: Identifiers, query: Query,
                   number: str | None) -> None:
         existing = entry.get(self.fields.pith)
         if number is None:
@@ -233,9 +235,9 @@ class _Check:
             self._add(entry, f"evidence for {number} in the lock file does not verify: "
                       + "; ".join(report.reasons[:2]))
             return
-        blocking, warnings = judge_all(self.policy, claims_for(entry, ids, query), report)
-        for warning in warnings:
-            self._add(entry, warning.message, warning=True)
+        blocking, warnings = judge_all(self.policy, entry.claims(ids, query), report)
+        for message in (*(w.message for w in warnings), *ids.conflicts):
+            self._add(entry, message, warning=True)
         if blocking is not None:
             self._add(entry, blocking.message)
         status = entry.get(self.fields.status)

@@ -204,10 +204,15 @@ def _unified_diff(result: Any) -> str:
     import difflib
 
     from .bibfile import decode_bib
+    from .documents import CSL_JSON
 
-    old_text, encoding, _ = decode_bib(result.original)
-    new_text = (result.new_bytes or result.original)[len(_bom_of(result.original)):].decode(
-        encoding)
+    new_bytes = result.new_bytes or result.original
+    if getattr(result, "format", None) == CSL_JSON:  # always UTF-8, perhaps with a BOM
+        old_text = result.original.decode("utf-8-sig")
+        new_text = new_bytes.decode("utf-8-sig")
+    else:
+        old_text, encoding, _ = decode_bib(result.original)
+        new_text = new_bytes[len(_bom_of(result.original)):].decode(encoding)
     return "".join(difflib.unified_diff(
         old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
         fromfile=f"a/{result.path}", tofile=f"b/{result.path}"))

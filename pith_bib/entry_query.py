@@ -49,7 +49,7 @@ def query_for(entry: FieldSource, ids: Identifiers, fields: FieldNames
     the arXiv id, then the DOI.
     """
     existing = entry.get(fields.pith)
-    if ids.arxiv_id is None and ids.conflicts:
+    if ids.arxiv_id is None and ids.conflicts:  # two papers: a guess could mislabel one
         return None, ids.conflicts[0]
     if existing:
         try:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
 
 from pith_bib import TrustRoot, verify_document
-from pith_bib.cache import Cache
+from pith_bib.cache import DB_NAME, FOLDER_NAME, MARKER_NAME, Cache
 from pith_bib.errors import CacheError
 from pith_bib.publish import build_bundle, document_bytes, resign_bundle
 from pith_bib.resolver import parse_query
@@ -23,6 +26,14 @@ from tests.support import REGISTRY, SEEDS, cache_put, fixed_key, seed_bytes
 KEY = fixed_key(33)
 KEY_HEX = bytes(KEY.verify_key).hex()
 TRUST = TrustRoot.default().with_key(bytes(KEY.verify_key))
+
+
+@contextmanager
+def database(root: Path) -> Iterator[sqlite3.Connection]:
+    """The cache's SQLite file, opened the way a tamperer (or a crash) would reach it."""
+    with closing(sqlite3.connect(root / FOLDER_NAME / DB_NAME)) as conn:
+        yield conn
+        conn.commit()
 
 
 def write_mirror(root: Path, docs: list[bytes]) -> None:
@@ -45,8 +56,9 @@ def test_put_get_and_permissions(tmp_path: Path) -> None:
     assert cache.lookup("arxiv", "1802.04924") == report.pith_number
     assert cache.lookup("doi", "10.48550/ARXIV.1802.04924") == report.pith_number
     assert stat.S_IMODE((tmp_path / "c").stat().st_mode) == 0o700
-    objects = list((tmp_path / "c" / "v1" / "objects").glob("*/*.json"))
-    assert [stat.S_IMODE(p.stat().st_mode) for p in objects] == [0o600]
+    assert stat.S_IMODE((tmp_path / "c" / FOLDER_NAME).stat().st_mode) == 0o700
+    files = [p for p in (tmp_path / "c" / FOLDER_NAME).iterdir() if p.name != MARKER_NAME]
+    assert files and {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o600}
 
 
 def test_unverified_documents_are_refused(tmp_path: Path) -> None:
@@ -61,18 +73,23 @@ def test_corruption_is_detected_and_healed(tmp_path: Path, damage: str) -> None:
     write_mirror(mirror, [seed_bytes("001_702a4949302f7c0a.txt")])
     settings = Settings(mirrors=[str(mirror)], cache_dir=tmp_path / "cache")
     assert settings.resolver().resolve(parse_query("1802.04924")).source == str(mirror)
-    (stored,) = (tmp_path / "cache" / "v1" / "objects").glob("*/*.json")
-    data = stored.read_bytes()
-    if damage == "truncate":
-        stored.write_bytes(data[: len(data) // 2])
-    else:
-        flipped = bytearray(data)
-        flipped[100] ^= 0x01
-        stored.write_bytes(bytes(flipped))
+    with database(tmp_path / "cache") as conn:
+        ((sha, data),) = conn.execute("SELECT sha256, data FROM documents").fetchall()
+        if damage == "truncate":
+            damaged = data[: len(data) // 2]
+        else:
+            flipped = bytearray(data)
+            flipped[100] ^= 0x01
+            damaged = bytes(flipped)
+        conn.execute("UPDATE documents SET data = ?", (damaged,))
+    # Reading the document re-hashes it: the damaged bytes are never returned, and
+    # dropped with their record, so the verdict bound to them goes too.
+    assert Cache(tmp_path / "cache").get("DM6GBYSNJHDMWLODXZBVEPYJHJ") is None
     again = settings.resolver().resolve(parse_query("1802.04924"))
     assert again.status == "verified"
-    assert again.source == str(mirror)  # refetched, not served from the damaged file
-    assert stored.read_bytes() == data  # and healed
+    assert again.source == str(mirror)  # refetched, not served from the damaged bytes
+    with database(tmp_path / "cache") as conn:  # and healed
+        assert conn.execute("SELECT sha256, data FROM documents").fetchall() == [(sha, data)]
 
 
 def test_rollback_to_an_older_document_is_refused(tmp_path: Path) -> None:
@@ -184,10 +201,11 @@ def test_a_damaged_verdict_is_not_reused(tmp_path: Path) -> None:
     cache_put(cache, data, verify_document(data, REGISTRY))
     pid = "DM6GBYSNJHDMWLODXZBVEPYJHJ"
     assert cache.get_verified(pid, TrustRoot.default()) is not None
-    pointer_path = tmp_path / "v1" / "records" / f"{pid}.json"
-    pointer = json.loads(pointer_path.read_text())
-    pointer["report"]["arxiv_id"] = "1802.04934"
-    pointer_path.write_text(json.dumps(pointer))
+    with database(tmp_path) as conn:
+        (text,) = conn.execute("SELECT report FROM records WHERE pith_id = ?", (pid,)).fetchone()
+        report = json.loads(text)
+        report["arxiv_id"] = "1802.04934"
+        conn.execute("UPDATE records SET report = ?", (json.dumps(report),))
     assert cache.get_verified(pid, TrustRoot.default()) is None
     resolver = Settings(mirrors=[], cache_dir=tmp_path, offline=True).resolver()
     result = resolver.resolve(parse_query("pith:2018:" + pid))
@@ -203,8 +221,8 @@ def test_verdict_carries_lock_evidence_without_reading_the_document(tmp_path: Pa
     report = verify_document(data, REGISTRY)
     cache_put(cache, data, report)
     pid = "DM6GBYSNJHDMWLODXZBVEPYJHJ"
-    for document in (tmp_path / "c" / "v1" / "objects").glob("*/*.json"):
-        document.unlink()  # the verdict path must not need it
+    with database(tmp_path / "c") as conn:
+        conn.execute("DELETE FROM documents")  # the verdict path must not need it
     verdict = cache.get_verdict(pid, TrustRoot.default())
     assert verdict is not None and verdict.evidence is not None
     assert verdict.evidence.decode() == evidence_of(data, report)
@@ -213,8 +231,10 @@ def test_verdict_carries_lock_evidence_without_reading_the_document(tmp_path: Pa
     from_document.papers[report.pith_number] = evidence_of(data, report)  # type: ignore[index]
     assert from_cache.to_bytes() == from_document.to_bytes()
     assert cache.get_verified(pid, TrustRoot.default()) is None  # the document is gone
-    (evidence_file,) = (tmp_path / "c" / "v1" / "evidence").glob("*/*.json")
-    evidence_file.write_bytes(evidence_file.read_bytes().replace(b"1802.04924", b"1802.04925"))
-    damaged = cache.get_verdict(pid, TrustRoot.default())
-    assert damaged is not None and damaged.evidence is None  # re-hashed: refused
-    assert not evidence_file.exists()
+    with database(tmp_path / "c") as conn:
+        conn.execute("UPDATE evidence SET data = replace(data, ?, ?)",
+                     (b"1802.04924", b"1802.04925"))
+    # Re-hashed: refused, and the verdict it was bound to is not reused either.
+    assert cache.get_verdict(pid, TrustRoot.default()) is None
+    with database(tmp_path / "c") as conn:
+        assert conn.execute("SELECT count(*) FROM evidence").fetchone() == (0,)

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from pith_bib import verify_document
+from pith_bib.cache import DB_NAME, FOLDER_NAME
 from pith_bib.publish import build_bundle, document_bytes
 from pith_bib.resolver import parse_query
 from pith_bib.settings import Settings
@@ -49,8 +52,11 @@ def settings_for(tmp_path: Path, *mirrors: str, **extra: object) -> Settings:
 
 
 def cached_objects(settings: Settings) -> list[bytes]:
-    root = settings.cache_dir / "v1" / "objects"  # type: ignore[operator]
-    return [p.read_bytes() for p in sorted(root.glob("*/*.json"))] if root.is_dir() else []
+    db = settings.cache_dir / FOLDER_NAME / DB_NAME  # type: ignore[operator]
+    if not db.exists():
+        return []
+    with closing(sqlite3.connect(db)) as conn:
+        return [row[0] for row in conn.execute("SELECT data FROM documents ORDER BY sha256")]
 
 
 def assert_cache_only_verified(settings: Settings) -> None:

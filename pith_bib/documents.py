@@ -1,0 +1,293 @@
+"""One view of a bibliography file, whatever its format: BibTeX or CSL-JSON.
+
+``annotate`` and ``check`` must apply the same rules to a ``.bib`` entry and
+to a CSL-JSON item (Zotero's export, what pandoc and Quarto cite from), so
+they read both through the small interface here instead of knowing either
+format: entries with a key, a line, a :class:`~pith_bib.ids.FieldSource` for
+the identifier rules, the two fields pith-bib owns and the claims the policy
+judges; parse problems; and an editor that writes only our fields and
+re-parses its own output before handing it back. Each format keeps its own
+span-preserving reader and writer (:mod:`pith_bib.bibfile`,
+:mod:`pith_bib.csljson`); this module only adapts them.
+
+In CSL-JSON, pith-bib's fields live in the item's ``custom`` object
+(``custom.pith``, ``custom.pith_status``), where pandoc and citeproc-js keep
+variables CSL does not define.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from os import PathLike
+from typing import Any, Protocol
+
+from . import bibfile, csljson
+from .authors import PersonName
+from .entry_query import FieldNames, claims_for
+from .errors import BibEditError, CslJsonError
+from .ids import FieldSource, Identifiers
+from .policy import Claims, Query
+
+__all__ = ["BIBTEX", "CSL_JSON", "BibDocument", "CslDocument", "Document", "DocumentEntry",
+           "Problem", "is_csl_json", "load_document"]
+
+Problem = bibfile.Problem
+BIBTEX, CSL_JSON = "bibtex", "csl-json"
+
+
+class DocumentEntry(Protocol):
+    """One entry or item, as annotate and check read it."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def source(self) -> FieldSource:
+        """What :func:`pith_bib.ids.extract` reads."""
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """A field by name; our own two fields included (CSL: from ``custom``)."""
+
+    @property
+    def title(self) -> str | None: ...
+
+    @property
+    def authors(self) -> str | tuple[PersonName, ...] | None:
+        """BibTeX: the ``author`` field as written; CSL: structured names."""
+
+    def claims(self, ids: Identifiers, query: Query | None) -> Claims:
+        """What the entry says about its paper, for the policy."""
+
+
+class Document(Protocol):
+    """A parsed file: entries, parse problems, and an editor for our fields only."""
+
+    format: str
+    path: str | None
+
+    @property
+    def entries(self) -> Sequence[DocumentEntry]: ...
+
+    @property
+    def problems(self) -> Sequence[Problem]: ...
+
+    def set_fields(self, entry: Any, values: Mapping[str, str]) -> None:
+        """Queue our fields for ``entry``; raises a BibError subclass if it cannot be edited."""
+
+    @property
+    def changed(self) -> bool: ...
+
+    def to_bytes(self) -> bytes:
+        """The edited bytes, re-parsed and compared entry by entry before they are returned."""
+
+
+# -- BibTeX ------------------------------------------------------------------------
+
+class BibEntry:
+    """A ``.bib`` entry: the entry itself is the field source; authors are the raw field."""
+
+    __slots__ = ("entry",)
+
+    def __init__(self, entry: bibfile.Entry) -> None:
+        self.entry = entry
+
+    @property
+    def key(self) -> str:
+        return self.entry.key
+
+    @property
+    def line(self) -> int:
+        return self.entry.line
+
+    @property
+    def source(self) -> FieldSource:
+        return self.entry
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self.entry.get(name, default)
+
+    @property
+    def title(self) -> str | None:
+        return self.entry.get("title")
+
+    @property
+    def authors(self) -> str | None:
+        return self.entry.get("author")
+
+    def claims(self, ids: Identifiers, query: Query | None) -> Claims:
+        return claims_for(self.entry, ids, query)
+
+
+class BibDocument:
+    """A ``.bib`` file through :class:`Document`."""
+
+    format = BIBTEX
+
+    def __init__(self, data: bytes, path: str | None) -> None:
+        self.path = path
+        self.bib = bibfile.parse(data, path)
+        self.entries = [BibEntry(e) for e in self.bib.entries]
+        self.problems = self.bib.problems
+        self._writes: dict[int, dict[str, str]] = {}  # entry index → our fields
+
+    def set_fields(self, entry: BibEntry, values: Mapping[str, str]) -> None:
+        for name, value in values.items():
+            self.bib.set_field(entry.entry, name, value)
+        self._writes.setdefault(id(entry.entry), {}).update(values)
+
+    @property
+    def changed(self) -> bool:
+        return self.bib.changed
+
+    def to_bytes(self) -> bytes:
+        data = self.bib.to_bytes()
+        if self.bib.changed:
+            self._check(data)
+        return data
+
+    def _check(self, data: bytes) -> None:
+        """Issue 10: never write what does not parse back to the same entries with ours."""
+        again = bibfile.parse(data, self.path)
+        if again.problems or len(again.entries) != len(self.bib.entries):
+            raise BibEditError("internal error: the edited file does not parse back to the "
+                               "same entries; nothing was written", self.path)
+        old_text, new_text = self.bib.text, again.text
+        for old, new in zip(self.bib.entries, again.entries, strict=True):
+            ours = self._writes.get(id(old))
+            if ours is None:  # untouched: must be the very same text
+                if old_text[old.start:old.end] != new_text[new.start:new.end]:
+                    raise BibEditError("internal error: an edit changed an entry pith-bib "
+                                       "did not edit; nothing was written", self.path, old.line)
+                continue
+            if new.key != old.key or new.type != old.type or \
+                    _others(old, ours) != _others(new, ours) or \
+                    any(new.get(name) != value for name, value in ours.items()):
+                raise BibEditError("internal error: an edit changed more than pith-bib's "
+                                   "fields; nothing was written", self.path, old.line)
+
+
+def _others(entry: bibfile.Entry, ours: Mapping[str, str]) -> list[tuple[str, str]]:
+    owned = {name.lower() for name in ours}
+    return [(f.name.lower(), f.raw) for f in entry.field_list if f.name.lower() not in owned]
+
+
+# -- CSL-JSON ----------------------------------------------------------------------
+
+def _text(value: Any) -> str | None:
+    """Our field as text: a number or object someone wrote there is shown, never trusted."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)[:200]
+
+
+class CslEntry:
+    """A CSL-JSON item: ids through :class:`csljson.IdFields`, our fields from ``custom``."""
+
+    __slots__ = ("_fields", "item", "source")
+
+    def __init__(self, item: csljson.Item, fields: FieldNames) -> None:
+        self.item = item
+        self._fields = fields
+        self.source: FieldSource = csljson.IdFields(item)
+
+    @property
+    def key(self) -> str:
+        return self.item.label
+
+    @property
+    def line(self) -> int:
+        return self.item.line
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        if name == self._fields.pith:
+            value = _text(self.item.pith)
+        elif name == self._fields.status:
+            value = _text(self.item.pith_status)
+        elif name == "title":
+            value = self.item.title
+        else:
+            value = self.source.get(name)
+        return default if value is None else value
+
+    @property
+    def title(self) -> str | None:
+        return self.item.title
+
+    @property
+    def authors(self) -> tuple[PersonName, ...]:
+        return tuple(PersonName(family, given) for family, given in self.item.authors)
+
+    def claims(self, ids: Identifiers, query: Query | None) -> Claims:
+        pith_id = query.value if query is not None and query.kind == "pith" else None
+        return Claims(pith_id=pith_id, arxiv_id=ids.arxiv_id, arxiv_version=ids.arxiv_version,
+                      doi=ids.doi, title=self.title, author_names=self.authors or None)
+
+
+class CslDocument:
+    """A CSL-JSON file through :class:`Document`; a file that cannot be read is one problem."""
+
+    format = CSL_JSON
+
+    def __init__(self, data: bytes, path: str | None, fields: FieldNames) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+        self.entries: list[CslEntry] = []
+        self.csl: csljson.CslJsonFile | None = None
+        try:
+            self.csl = csljson.parse(data, path, pith_field=fields.pith,
+                                     status_field=fields.status)
+        except CslJsonError as exc:
+            self.problems.append(_problem(exc))
+            return
+        self.entries = [CslEntry(item, fields) for item in self.csl.items]
+
+    def set_fields(self, entry: CslEntry, values: Mapping[str, str]) -> None:
+        assert self.csl is not None
+        self.csl.set_fields(entry.item, values)
+
+    @property
+    def changed(self) -> bool:
+        return self.csl is not None and self.csl.changed
+
+    def to_bytes(self) -> bytes:
+        """csljson's apply re-parses the result and compares items and our keys."""
+        if self.csl is None:
+            raise CslJsonError("cannot be written: it did not parse", self.path)
+        return self.csl.apply()
+
+
+def _problem(exc: CslJsonError) -> Problem:
+    """The error as a problem: the line and item go in their own columns, not the message."""
+    where = exc.path or "<input>"
+    if exc.line is not None:
+        where = f"{where}:{exc.line}"
+    message = str(exc).removeprefix(f"{where}: ")
+    if exc.item_id is not None:
+        shown = exc.item_id if len(exc.item_id) <= 80 else exc.item_id[:77] + "..."
+        message = message.removeprefix(f"item {shown!r}: ")
+    return Problem(exc.line or 1, message, exc.item_id)
+
+
+# -- choosing ----------------------------------------------------------------------
+
+def is_csl_json(data: bytes, path: str | PathLike[str] | None) -> bool:
+    """CSL-JSON by name (``.json``) or by content (an array of objects with id and type)."""
+    return csljson.looks_like_csl_json(data, path)
+
+
+def load_document(data: bytes, path: str | PathLike[str] | None,
+                  fields: FieldNames) -> Document:
+    """Parse ``data`` in whichever format it is in.
+
+    Raises :class:`~pith_bib.errors.BibDecodeError` only for a ``.bib`` whose
+    bytes are no text at all; every other defect is in ``problems``.
+    """
+    label = None if path is None else str(path)
+    if is_csl_json(data, path):
+        return CslDocument(data, label, fields)
+    return BibDocument(data, label)
+
