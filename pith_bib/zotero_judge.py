@@ -16,18 +16,16 @@ that ``check`` needs for the exported .bib.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .annotate import LockContext
+from .annotate import LockContext, decide
 from .authors import PersonName
-from .canonical import parse_pith_number
 from .entry_query import FieldNames, query_for
-from .errors import PithNumberError
+from .ids import Identifiers
 from .lock import LockFile
-from .policy import Claims, Policy, Query, Status, judge_all, status_for, status_rank
+from .policy import Claims, Policy, Query, Status
 from .resolver import Resolution, Resolver
 from .zotero_items import ZoteroItem
 from .zotero_sync import Judgement
@@ -92,89 +90,56 @@ def item_query(item: ZoteroItem, fields: FieldNames) -> tuple[Query | None, str 
     return query_for(ItemSource(item, fields), item.identifiers, fields)
 
 
-def _no_query(outcome: ItemOutcome, item: ZoteroItem, problem: str | None) -> ItemOutcome:
-    if problem:
-        conflict = item.identifiers.conflicts or len({v for v in item.extra_fields.pith if v}) > 1
-        outcome.status = Status.CONFLICT if conflict else Status.INVALID
-        outcome.reasons.append(problem)
-        outcome.pith_number = item.pith
-    return outcome
+@dataclass(frozen=True)
+class ItemEntry:
+    """A Zotero item seen as a document entry, so annotate's ``decide`` judges it."""
 
+    item: ZoteroItem
+    fields: FieldNames
 
-def _failed(outcome: ItemOutcome, resolution: Resolution, existing: str | None,
-            query: Query, locks: LockContext, fields: FieldNames) -> ItemOutcome:
-    """No verified document: report it; what the item has stays (and stays in the lock)."""
-    outcome.status = resolution.status
-    outcome.reasons.extend(resolution.reasons or [resolution.status.value])
-    key = query.not_found_key
-    if existing:
-        outcome.pith_number = existing
-        with contextlib.suppress(PithNumberError):
-            number = str(parse_pith_number(existing))
-            if (evidence := locks.evidence(number)) is not None:
-                outcome.evidence[number] = evidence
-        if resolution.status is Status.NOT_FOUND:
-            outcome.status = Status.INVALID
-            outcome.reasons.insert(0, f"tex.{fields.pith} names a pith number that no "
-                                      "source has")
-    elif resolution.status is Status.NOT_FOUND:
-        outcome.not_found[key] = Status.NOT_FOUND.value
-    elif resolution.status is Status.UNAVAILABLE and locks.old is not None and \
-            key in locks.old.not_found:
-        outcome.not_found[key] = locks.old.not_found[key]
-    return outcome
+    @property
+    def key(self) -> str:
+        return self.item.key
 
+    @property
+    def line(self) -> int:
+        return 0
 
-def _supported(resolution: Resolution, existing: str | None, existing_status: str | None,
-               query: Query, locks: LockContext) -> Resolution:
-    """Never downgrade a status the committed lock's evidence still proves (as annotate)."""
-    number = resolution.pith_number
-    if status_rank(existing_status) <= resolution.status.rank or not existing or \
-            number is None or not parse_pith_number(existing).matches(number):
-        return resolution
-    stronger = locks.resolve(query, number=number)
-    if stronger is not None and stronger.status.rank > resolution.status.rank:
-        stronger.notes.append(f"only {resolution.status.value} evidence is available now; "
-                              f"the lock's evidence still proves {stronger.status.value}")
-        return stronger
-    return resolution
+    @property
+    def source(self) -> ItemSource:
+        return ItemSource(self.item, self.fields)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self.source.get(name, default)
+
+    @property
+    def title(self) -> str | None:
+        return self.item.title or None
+
+    @property
+    def authors(self) -> tuple[PersonName, ...]:
+        return tuple(PersonName(family, given) for family, given in self.item.authors)
+
+    def claims(self, ids: Identifiers, query: Query | None) -> Claims:
+        return claims_of(self.item, query)
 
 
 def decide_item(item: ZoteroItem, query: Query | None, problem: str | None,
                 resolution: Resolution | None, *, fields: FieldNames, locks: LockContext,
                 policy: Policy) -> ItemOutcome:
-    """Pure: one item's status, number and lock entries (annotate's ``decide``)."""
-    ids = item.identifiers
-    outcome = ItemOutcome(item.key, item.title,
-                          identifier=str(query) if query else (ids.arxiv or ids.doi))
-    existing = item.pith
-    if query is None:
-        return _no_query(outcome, item, problem)
-    assert resolution is not None
-    if not resolution.ok:
-        resolution = locks.resolve(query, resolution) or resolution
-    outcome.source = resolution.source
-    if not resolution.ok:
-        return _failed(outcome, resolution, existing, query, locks, fields)
-    report = resolution.report
-    assert report is not None and resolution.pith_number is not None
-    outcome.pith_number = resolution.pith_number
-    blocking, warnings = judge_all(policy, claims_of(item, query), report)
-    outcome.warnings.extend(w.message for w in warnings)
-    if blocking is not None:
-        outcome.status = status_for(blocking)
-        outcome.reasons.append(blocking.message)
-        outcome.pith_number = existing
-        if outcome.status is not Status.PITH_MISMATCH:
-            outcome.refused[query.not_found_key] = f"{outcome.status.value}: {blocking.message}"
-        return outcome
-    resolution = _supported(resolution, existing, item.status, query, locks)
-    assert resolution.pith_number is not None
-    outcome.status = resolution.status
-    outcome.source = resolution.source
-    outcome.pith_number = resolution.pith_number
-    outcome.reasons.extend(n for n in resolution.notes if n not in outcome.warnings)
-    outcome.evidence[resolution.pith_number] = resolution.lock_evidence()
+    """Pure: one item's status, number and lock entries, by annotate's own ``decide``."""
+    decision = decide(ItemEntry(item, fields), item.identifiers, query, problem, resolution,
+                      path="zotero", fields=fields, locks=locks, policy=policy)
+    found = decision.outcome
+    outcome = ItemOutcome(item.key, item.title, identifier=found.identifier,
+                          status=found.status, pith_number=found.pith_number,
+                          source=found.source, reasons=found.reasons, warnings=found.warnings,
+                          evidence=decision.evidence, refused=decision.refused,
+                          not_found=decision.not_found)
+    if query is None and problem and len({v for v in item.extra_fields.pith if v}) > 1:
+        outcome.status = Status.CONFLICT  # two different tex.pith lines in one item
+    if not found.status.is_ok:
+        outcome.pith_number = item.pith  # a refused or failed item keeps what it has
     return outcome
 
 
