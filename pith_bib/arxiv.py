@@ -46,6 +46,7 @@ from .atomic import write_atomic
 from .derive import CATEGORY_RE, ArxivMetadata, check_arxiv_id
 from .errors import ArxivMetadataError, FetchError, PithBibError, UsageError
 from .mirrors import user_agent
+from .strict_json import load_json
 
 ARXIV_API = "https://export.arxiv.org"
 ARXIV_INTERVAL = 3.0  # seconds between requests, arXiv's published limit
@@ -482,7 +483,9 @@ class FileMetadataStore:
             path = self._path(arxiv_id)
             if path.stat().st_size > MAX_STORED_BYTES:
                 return None
-            meta = ArxivMetadata.from_json(json.loads(path.read_bytes()))
+            meta = ArxivMetadata.from_json(load_json(path.read_bytes(),
+                                                     max_bytes=MAX_STORED_BYTES,
+                                                     what="stored arXiv metadata"))
         except (OSError, ValueError):  # ArxivMetadataError is a ValueError
             return None
         return meta if meta.id == arxiv_id else None

@@ -47,12 +47,14 @@ from urllib.parse import urlsplit
 import requests
 
 from .errors import (
+    JsonFormatError,
     UsageError,
     ZoteroAuthError,
     ZoteroConnectionError,
     ZoteroError,
     ZoteroRateLimitError,
 )
+from .strict_json import load_json
 from .zotero_extra import visible
 from .zotero_items import NOT_PAPERS
 
@@ -311,8 +313,9 @@ class ZoteroClient:
     @staticmethod
     def _json(response: _Response, what: str) -> Any:
         try:
-            return json.loads(response.body)
-        except (ValueError, UnicodeDecodeError):
+            return load_json(response.body, max_bytes=MAX_BODY, allow_floats=True,
+                             what="the Zotero API's answer")
+        except JsonFormatError:
             raise ZoteroError(f"the Zotero API sent malformed JSON for {what}") from None
 
     # -- reads -------------------------------------------------------------------------

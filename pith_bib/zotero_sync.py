@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import write_atomic
-from .errors import PithBibError
+from .errors import JsonFormatError, PithBibError
+from .strict_json import load_json
 from .zotero_api import ReadResult, WriteOutcome, ZoteroClient
 from .zotero_extra import ExtraEdit, ExtraNames, set_pith, split_lines, visible
 from .zotero_items import ZoteroItem, from_json
@@ -137,8 +138,9 @@ class SyncState:
     def load(self) -> int | None:
         """The stored version, or None when absent, foreign or damaged (a full read then)."""
         try:
-            data = json.loads(self.path.read_bytes()[:65536])
-        except (OSError, ValueError):
+            data = load_json(self.path.read_bytes()[:65536], max_bytes=65536,
+                             what="Zotero sync state")
+        except (OSError, JsonFormatError):
             return None
         if not isinstance(data, dict) or data.get("format") != STATE_FORMAT \
                 or any(data.get(k) != v for k, v in self.ident.items()):

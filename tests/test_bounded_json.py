@@ -1,0 +1,50 @@
+"""Every JSON pith-bib reads is bounded: deep nesting is a one-line error, never a traceback.
+
+One case per reader that takes JSON from outside (the review's "deep JSON in the
+lock file" class): the lock, the arXiv metadata store, the Zotero API's answers
+and the Zotero sync state.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from pith_bib.arxiv import FileMetadataStore
+from pith_bib.errors import ZoteroError
+from pith_bib.zotero_api import ZoteroClient, _Response
+from pith_bib.zotero_sync import SyncState
+from tests.cli_support import SAMPLE_MIRROR, copy_sample, run_cli
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+def test_deep_lock_is_a_one_line_error_for_check_and_annotate(tmp_path: Path) -> None:
+    bib = copy_sample("zotero-biblatex.bib", tmp_path)
+    (tmp_path / "zotero-biblatex.pith-lock.json").write_bytes(b'{"a":' + DEEP + b"}")
+    for command in ("check", "annotate"):
+        extra = ["--offline", "--mirror", str(SAMPLE_MIRROR)] if command == "annotate" else []
+        done = run_cli(command, *extra, str(bib), cache=tmp_path / "cache")
+        assert done.returncode == 2, done.stderr
+        (line,) = done.stderr.strip().splitlines()
+        assert "nested deeper than" in line and "Traceback" not in done.stderr
+
+
+def test_deep_stored_arxiv_metadata_counts_as_absent(tmp_path: Path) -> None:
+    store = FileMetadataStore(tmp_path)
+    (tmp_path / "1802.04924.json").write_bytes(DEEP)
+    assert store.get("1802.04924") is None
+
+
+def test_deep_zotero_answer_is_a_zotero_error() -> None:
+    with pytest.raises(ZoteroError, match="malformed JSON"):
+        ZoteroClient._json(_Response(200, {}, DEEP), "the items")
+
+
+def test_deep_zotero_state_means_a_full_read(tmp_path: Path) -> None:
+    client = SimpleNamespace(base_url="http://127.0.0.1:1", library="users/1", collection=None)
+    state = SyncState(tmp_path, client)  # type: ignore[arg-type]
+    state.path.write_bytes(DEEP[:60000])
+    assert state.load() is None
