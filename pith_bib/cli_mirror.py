@@ -14,7 +14,8 @@ import sys
 import time
 from typing import Any
 
-from .mirror_build import build_mirror
+from .alias_index import INDEX_PATH
+from .mirror_build import BuildStats, build_mirror
 
 EXIT_OK, EXIT_USAGE = 0, 2  # the same codes as pith_bib.cli
 
@@ -48,10 +49,13 @@ def add_parser(subparsers: Any) -> None:
     actions = mirror.add_subparsers(dest="mirror_action", metavar="ACTION", required=True)
     build = actions.add_parser(
         "build", help="derive every paper's pith number from arXiv's metadata snapshot "
-                      "and write aliases/... files under OUTDIR")
+                      "and write the sorted alias index OUTDIR/aliases/index.tsv")
     build.add_argument("--arxiv-snapshot", required=True, metavar="FILE",
                        help="arXiv's bulk metadata (JSON lines, plain or gzip)")
     build.add_argument("outdir", metavar="OUTDIR", help="mirror directory (created if absent)")
+    build.add_argument("--per-file", action="store_true",
+                       help="also write one aliases/<kind>/<value> file per alias (for a "
+                            "static HTTP mirror; about 3 files per paper, much slower)")
     build.add_argument("--json", action="store_true", help="machine-readable summary")
     build.set_defaults(handler=run)
 
@@ -59,23 +63,35 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     progress = _Progress()
     try:
-        stats = build_mirror(args.arxiv_snapshot, args.outdir, progress)
+        stats = build_mirror(args.arxiv_snapshot, args.outdir, progress,
+                             per_file=args.per_file)
     finally:
         progress.close()
     if args.json:
         print(json.dumps({
-            "lines": stats.lines, "papers": stats.papers, "written": stats.written,
+            "lines": stats.lines, "papers": stats.papers, "index": stats.index,
+            "index_lines": stats.aliases, "written": stats.written,
             "unchanged": stats.unchanged, "bad_lines": stats.bad,
             "bad_samples": stats.bad_samples, "stopped": stats.stopped}, indent=2))
     else:
-        print(f"{stats.papers} papers: {stats.written} alias files written, "
-              f"{stats.unchanged} unchanged; {stats.bad} bad lines skipped")
+        print(_summary(stats, args.per_file))
     for sample in stats.bad_samples:
         print(f"  skipped {sample}", file=sys.stderr)
     if stats.bad > len(stats.bad_samples):
         print(f"  ... and {stats.bad - len(stats.bad_samples)} more", file=sys.stderr)
     if stats.stopped:
-        print(f"pith-bib: error: {stats.stopped}; the aliases before it were written",
-              file=sys.stderr)
+        kept = "the index was kept as it was" if stats.index == "kept" else \
+            "the aliases before it were written"
+        print(f"pith-bib: error: {stats.stopped}; {kept}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
+
+
+def _summary(stats: BuildStats, per_file: bool) -> str:
+    if stats.index == "kept":
+        index = f"{INDEX_PATH} kept as it was"
+    else:
+        index = f"{INDEX_PATH} {stats.index} ({stats.aliases} aliases)"
+    files = (f", {stats.written} alias files written, {stats.unchanged} unchanged"
+             if per_file else "")
+    return f"{stats.papers} papers: {index}{files}; {stats.bad} bad lines skipped"

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urljoin, urlsplit
 
 from ._version import __version__
+from .alias_index import INDEX_PATH, lookup_index
 from .errors import FetchError, FileReadError, JsonFormatError, UsageError
 from .safe_read import read_regular_file, visible_path
 from .strict_json import MAX_DOCUMENT_BYTES, load_json
@@ -196,6 +197,11 @@ class LocalMirror:
     symlinks only when they stay inside the mirror). A bad file costs only
     itself: it is skipped, counted in ``bad_files``, and the first few are
     named in ``bad_file_warnings`` for the caller to print.
+
+    Aliases come from three places, all unverified hints: the documents' own
+    ``source_aliases``, per-file ``aliases/<kind>/<value>`` and the sorted
+    ``aliases/index.tsv`` that ``pith-bib mirror build`` writes
+    (:mod:`pith_bib.alias_index`, searched in place, never loaded).
     """
 
     is_local = True
@@ -211,6 +217,7 @@ class LocalMirror:
         self._problem_lock = threading.Lock()
         self.bad_files = 0
         self.bad_file_warnings: list[str] = []
+        self._index_noted = False
 
     def _note_bad(self, message: str) -> None:
         with self._problem_lock:
@@ -283,7 +290,19 @@ class LocalMirror:
             except UnicodeDecodeError:
                 self._note_bad(f"{visible_path(self.root / alias_path(kind, value))}: "
                                "not UTF-8 text")
-        return _first_candidates(found)
+        return _first_candidates(found + self._index_numbers(kind, value))
+
+    def _index_numbers(self, kind: str, value: str) -> list[str]:
+        """The index's answer; a bad index costs this lookup and is reported once."""
+        try:
+            return lookup_index(self.root / INDEX_PATH, kind, value, within=self._real_root,
+                                limit=MAX_CANDIDATES_PER_ANSWER)
+        except FileReadError as exc:
+            with self._problem_lock:
+                noted, self._index_noted = self._index_noted, True
+            if not noted:
+                self._note_bad(str(exc))
+            return []
 
     def complete(self, prefix: str) -> list[str]:
         return [pid for pid in self._document_ids()
