@@ -36,7 +36,7 @@ import os
 import re
 
 from .errors import FileReadError
-from .safe_read import _OPEN_FLAGS, _require_regular, _require_within, visible_path
+from .safe_read import open_regular, visible_path
 
 INDEX_PATH = "aliases/index.tsv"
 MAX_INDEX_LINE = 512  # the longest real line (an old-style DOI alias) is under 100 bytes
@@ -69,21 +69,7 @@ def open_index(path: str | os.PathLike[str], within: str | os.PathLike[str]) -> 
     open, regular files only, O_NONBLOCK, re-check with fstat, symlinks within
     the mirror), but the file is left open for bounded ``pread`` calls.
     """
-    name = os.fspath(path)
-    try:
-        _require_regular(name, os.stat(name).st_mode)
-        _require_within(name, within)
-        fd = os.open(name, _OPEN_FLAGS)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except OSError as exc:
-        raise FileReadError(f"{visible_path(name)}: {exc.strerror or exc}") from None
-    try:
-        _require_regular(name, os.fstat(fd).st_mode)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+    return open_regular(path, within=within)
 
 
 class _Probe:

@@ -81,6 +81,37 @@ def _read_bounded(fd: int, name: str, max_bytes: int) -> bytes:
     raise _too_big(name, max_bytes)
 
 
+def open_regular(path: str | os.PathLike[str], *, within: str | os.PathLike[str] | None = None,
+                 max_bytes: int | None = None) -> int | None:
+    """A read-only descriptor for the regular file at ``path``; None when nothing is there.
+
+    Stat before open (never opens a FIFO or device, which could block), opens
+    with ``O_NONBLOCK``, and re-checks with ``fstat`` (the file may have been
+    swapped in between). Raises :class:`FileReadError` for anything but a
+    regular file (a link leading outside ``within`` included) or an OS error.
+    A dangling symlink counts as "nothing there". The caller closes the fd.
+    """
+    name = os.fspath(path)
+    try:
+        before = os.stat(name)
+        _require_regular(name, before.st_mode)
+        if within is not None:
+            _require_within(name, within)
+        if max_bytes is not None and before.st_size > max_bytes:
+            raise _too_big(name, max_bytes)  # early refusal; the bound is on bytes read
+        fd = os.open(name, _OPEN_FLAGS)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise FileReadError(f"{visible_path(name)}: {exc.strerror or exc}") from None
+    try:
+        _require_regular(name, os.fstat(fd).st_mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def read_regular_file(path: str | os.PathLike[str], max_bytes: int, *,
                       within: str | os.PathLike[str] | None = None) -> bytes | None:
     """The bytes of the regular file at ``path``, or None when nothing is there.
@@ -91,28 +122,12 @@ def read_regular_file(path: str | os.PathLike[str], max_bytes: int, *,
     A dangling symlink counts as "nothing there".
     """
     name = os.fspath(path)
-    try:
-        before = os.stat(name)
-    except (FileNotFoundError, NotADirectoryError):
+    fd = open_regular(name, within=within, max_bytes=max_bytes)
+    if fd is None:
         return None
-    except OSError as exc:
-        raise FileReadError(f"{visible_path(name)}: {exc.strerror or exc}") from None
-    _require_regular(name, before.st_mode)
-    if within is not None:
-        _require_within(name, within)
-    if before.st_size > max_bytes:  # an early refusal only; the bound is on the bytes read
-        raise _too_big(name, max_bytes)
     try:
-        fd = os.open(name, _OPEN_FLAGS)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except OSError as exc:
-        raise FileReadError(f"{visible_path(name)}: {exc.strerror or exc}") from None
-    try:
-        _require_regular(name, os.fstat(fd).st_mode)  # swapped between stat and open?
         return _read_bounded(fd, name, max_bytes)
     except OSError as exc:
         raise FileReadError(f"{visible_path(name)}: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
-
