@@ -39,7 +39,7 @@ def test_latex_command_prints_the_snippet(capsys: pytest.CaptureFixture[str]) ->
     assert "\\A pith:\\d{4}:[A-Z2-7]{26} \\Z" in out
     # ... as a link to the resolver page, after doi/eprint/url.
     assert "https://pith.science/pith/" in out
-    assert "\\href {#1} {#2}" in out
+    assert "\\href {#1} { \\nolinkurl {#2} }" in out
     assert "\\letbibmacro{pith:doi+eprint+url}{doi+eprint+url}" in out
     assert "\\renewbibmacro*{doi+eprint+url}" in out
 
