@@ -1,84 +1,100 @@
-"""Resolving many identifiers against a loopback mirror with 50 ms added per request.
+"""Cold ``pith-bib resolve`` of many pith numbers over a loopback mirror with 50 ms per request.
 
-Run: python benchmarks/bench_resolve.py [--count 1000] [--serial-sample 100]
+Run: python benchmarks/bench_resolve.py [--counts 200,1000] [--repeat 3] [--serial-repeat N]
 
-Prints the cold time (empty cache, default settings), the ratio to resolving
-one at a time (jobs=1, measured on a sample and scaled per identifier), the
-warm time (everything cached) and documents verified per second.
-Bars: cold at least 10x faster than one at a time; warm under 1 ms per identifier.
+Each figure is a whole process as a user runs it (``python -m pith_bib resolve
+--mirror URL ...``, interpreter start-up included), with an empty cache every
+time, best of N: default settings against ``--jobs 1``. The mirror is
+``tests/mirror_server.MirrorServer`` on 127.0.0.1, in this process, adding 50 ms
+to every request; every bundle is signed by a benchmark key the run trusts.
+Then a warm run (everything cached) of the largest count, for information.
+
+Bars (issue 14): 200 ids at least 10x faster than ``--jobs 1``; 1,000 ids at least 20x.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pith_bib.publish import build_bundle, document_bytes
-from pith_bib.resolver import parse_query
-from pith_bib.settings import Settings
+from tests.cli_support import ROOT, trust_args
 from tests.mirror_server import MirrorServer
 from tests.support import fixed_key
+
+BARS = {200: 10.0, 1000: 20.0}
+
+
+def best_of(repeat: int, work: Callable[[], object]) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--serial-sample", type=int, default=100)
+    parser.add_argument("--counts", default="200,1000",
+                        help="comma-separated numbers of pith numbers to resolve")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--serial-repeat", type=int, default=None,
+                        help="runs of the slow --jobs 1 figure (default: --repeat)")
     parser.add_argument("--latency", type=float, default=0.05)
     args = parser.parse_args()
+    counts = sorted(int(c) for c in args.counts.split(","))
     key = fixed_key(99)
-    ids = [f"2301.{n:05d}" for n in range(args.count)]
     server = MirrorServer(latency=args.latency)
-    for arxiv_id in ids:
+    numbers = []
+    for n in range(max(counts)):
+        arxiv_id = f"2301.{n:05d}"
         bundle = build_bundle(arxiv_id, 1, f"Benchmark {arxiv_id}", "2023-01-01T00:00:00Z",
                               key, "bench")
         pid = bundle["pith_number"].rsplit(":", 1)[1]
         server.add_document(pid, "bundle", document_bytes(bundle))
-        server.add_alias("arxiv", arxiv_id, bundle["pith_number"])
-    queries = [parse_query(i) for i in ids]
+        numbers.append(bundle["pith_number"])
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("PITH_BIB_CACHE_DIR", None)
+    fresh = itertools.count()
     with server, tempfile.TemporaryDirectory() as tmp:
-        def settings(cache: str, **extra: object) -> Settings:
-            s = Settings(mirrors=[server.url], cache_dir=Path(tmp) / cache,
-                         trust_keys=[bytes(key.verify_key).hex()])
-            for name, value in extra.items():
-                setattr(s, name, value)
-            return s
+        def resolve(count: int, *extra: str, cache: str | None = None
+                    ) -> Callable[[], None]:
+            def run() -> None:
+                folder = Path(tmp) / (cache or f"cold-{next(fresh)}")
+                done = subprocess.run(
+                    [sys.executable, "-m", "pith_bib", "resolve", "--mirror", server.url,
+                     "--cache-dir", str(folder), *trust_args(key), *extra,
+                     *numbers[:count]], cwd=tmp, env=env, capture_output=True, check=False)
+                if done.returncode != 0 or done.stdout.count(b"  verified  ") != count:
+                    raise SystemExit(f"resolve failed ({done.returncode}): "
+                                     f"{done.stderr.decode(errors='replace')[-2000:]}")
+            return run
 
-        sample = queries[: args.serial_sample]
-        start = time.perf_counter()
-        serial = settings("serial", jobs=1).resolver().resolve_many(sample)
-        serial_per_id = (time.perf_counter() - start) / len(sample)
-        assert all(r.status == "verified" for r in serial)
-
-        cold_settings = settings("cold")
-        start = time.perf_counter()
-        cold = cold_settings.resolver().resolve_many(queries)
-        cold_time = time.perf_counter() - start
-        assert all(r.status == "verified" and r.source == server.url for r in cold)
-
-        start = time.perf_counter()
-        warm = cold_settings.resolver().resolve_many(queries)
-        warm_time = time.perf_counter() - start
-        assert all(r.status == "verified" and r.source == "cache" for r in warm)
-
-    serial_total = serial_per_id * args.count
-    print(f"{args.count} identifiers, {args.latency * 1000:.0f} ms per request, "
-          f"{server.counts.total()} requests served")
-    print(f"one at a time: {serial_per_id * 1000:.1f} ms per identifier "
-          f"(measured on {len(sample)}; {serial_total:.1f} s for {args.count})")
-    print(f"cold (default settings): {cold_time:.2f} s  -> {serial_total / cold_time:.1f}x "
-          "faster than one at a time (bar 10x)")
-    print(f"warm (all cached): {warm_time:.3f} s  -> {warm_time / args.count * 1000:.3f} ms "
-          "per identifier (bar 1 ms)")
-    print(f"documents verified per second (cold: fetched and fully verified): "
-          f"{args.count / cold_time:,.0f}")
-    print(f"identifiers resolved per second (warm: cached verdict and re-hashed evidence reused): "
-          f"{args.count / warm_time:,.0f}")
+        print(f"{args.latency * 1000:.0f} ms per request, whole processes, empty cache "
+              f"each run; best of {args.repeat}")
+        for count in counts:
+            serial = best_of(args.serial_repeat or args.repeat, resolve(count, "--jobs", "1"))
+            cold = best_of(args.repeat, resolve(count))
+            bar = BARS.get(count)
+            bar_text = f" (bar {bar:.0f}x)" if bar else ""
+            print(f"{count:>5} ids: --jobs 1 {serial:7.2f} s; default {cold:6.2f} s  -> "
+                  f"{serial / cold:5.1f}x faster{bar_text}")
+        largest = counts[-1]
+        resolve(largest, cache="warm")()
+        warm = best_of(args.repeat, resolve(largest, cache="warm"))
+        print(f"{largest:>5} ids, warm (all cached): {warm:.3f} s "
+              f"({warm / largest * 1000:.3f} ms per identifier, start-up included)")
+        print(f"requests served: {server.counts.total()}")
 
 
 if __name__ == "__main__":

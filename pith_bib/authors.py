@@ -25,7 +25,6 @@ work is bounded by :data:`MAX_FIELD_CHARS`, :data:`MAX_NAMES` and friends.
 
 from __future__ import annotations
 
-import codecs
 import enum
 import re
 import unicodedata
@@ -33,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-import latexcodec  # noqa: F401  (registers the "ulatex" codec; a pybtex dependency)
+from .titles import decode_ulatex
 
 MAX_FIELD_CHARS = 100_000
 """Longest BibTeX author field read; the rest is ignored like ``and others``."""
@@ -113,7 +112,7 @@ def decode_latex(raw: str) -> str:
     if "\\" not in raw:
         return raw
     try:
-        text = codecs.decode(raw, "ulatex")
+        text = decode_ulatex(raw)
     except Exception:  # the codec's failure modes on hostile input are not documented
         text = raw
     if "\\" in text:

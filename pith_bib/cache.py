@@ -56,8 +56,9 @@ import shutil
 import sqlite3
 import stat
 import threading
+import urllib.parse
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -104,6 +105,7 @@ _TABLES = {
 _VERDICT_SELECT = ("SELECT r.pith_id, r.sha256, r.kind, r.status, r.event_count, r.built_at, "
                    "r.report, r.evidence_sha256, r.verdict_sha256, e.data FROM records r "
                    "LEFT JOIN evidence e ON e.sha256 = r.evidence_sha256 ")
+_ALIAS_SELECT = "SELECT key, pith_number FROM aliases WHERE kind = ? AND key IN "
 _RECORD_SELECT = ("SELECT r.sha256, r.kind, r.status, r.event_count, r.built_at, d.data, "
                   "r.verdict_sha256 FROM records r "
                   "LEFT JOIN documents d ON d.sha256 = r.sha256 WHERE r.pith_id = ?")
@@ -153,6 +155,22 @@ class _Entry:
     evidence: bytes
     evidence_sha256: str
     verdict_sha256: str
+
+
+def vouched_evidence(verdicts: Mapping[str, Verdict], numbers: Iterable[str]
+                     ) -> dict[str, tuple[str, VerificationReport]]:
+    """pith number → (evidence text, verdict) for the numbers these verdicts answer in full.
+
+    What :func:`~pith_bib.lock.load_lock` takes as ``known``: a lock line equal
+    to such a text is evidence this cache verified, bound to those very bytes.
+    """
+    out: dict[str, tuple[str, VerificationReport]] = {}
+    for number in numbers:
+        verdict = verdicts.get(number.rsplit(":", 1)[-1])
+        if verdict is not None and verdict.evidence is not None and \
+                verdict.report.pith_number == number:
+            out[number] = (str(verdict.evidence), verdict.report)
+    return out
 
 
 class _WrongSchema(sqlite3.DatabaseError):
@@ -535,6 +553,67 @@ class Cache:
                 verdict = self._judge_row(row, trust)
                 if verdict is not None:
                     found[row[0]] = verdict
+        return found
+
+    def read_only_verdicts(self, pith_ids: Iterable[str], trust: TrustRoot
+                           ) -> dict[str, Verdict]:
+        """``verdicts`` for a command that must change nothing (``check``).
+
+        Opens the file read-only (never creating, healing or repairing it) and
+        answers ``{}`` whenever it cannot read: the caller then verifies every
+        signature itself, as it does with no cache at all.
+        """
+        wanted = sorted(set(pith_ids))
+        if not wanted:
+            return {}
+        try:
+            if not self._folder_ready(create=False):
+                return {}
+            for suffix in ("", "-wal", "-shm"):
+                _refuse_link(f"{self.path}{suffix}")
+            if not os.path.isfile(self.path):
+                return {}
+            uri = "file:" + urllib.parse.quote(str(self.path)) + "?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_SECONDS,
+                                   isolation_level=None)
+        except (CacheError, OSError, sqlite3.Error):
+            return {}
+        conn.text_factory = _text
+        found: dict[str, Verdict] = {}
+        try:
+            if _schema_state(conn) != "ours":
+                return {}
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start:start + _IN_CHUNK]
+                query = _VERDICT_SELECT + f"WHERE r.pith_id IN ({','.join('?' * len(chunk))})"
+                for row in conn.execute(query, chunk).fetchall():
+                    verdict = _check_verdict(row, trust)[0]
+                    if verdict is not None:
+                        found[row[0]] = verdict
+        except sqlite3.Error:
+            return {}
+        finally:
+            conn.close()
+        return found
+
+    def lookup_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """``lookup`` for many (kind, value) pairs in a few queries; misses are left out."""
+        by_kind: dict[str, dict[str, list[tuple[str, str]]]] = {}
+        for kind, value in keys:
+            key = _alias_key(value)
+            if len(key) <= MAX_ALIAS_KEY and key.isprintable():
+                by_kind.setdefault(kind, {}).setdefault(key, []).append((kind, value))
+        found: dict[tuple[str, str], str] = {}
+        for kind, wanted in by_kind.items():
+            names = sorted(wanted)
+            for start in range(0, len(names), _IN_CHUNK):
+                chunk = names[start:start + _IN_CHUNK]
+                query = _ALIAS_SELECT + f"({','.join('?' * len(chunk))})"
+                rows = self._run(False, lambda c, q=query, a=(kind, *chunk):
+                                 c.execute(q, a).fetchall(), [])
+                for key, number in rows:
+                    if isinstance(number, str) and number and key in wanted:
+                        found.update(dict.fromkeys(wanted[key], number))
         return found
 
     def _judge_row(self, row: Sequence[Any], trust: TrustRoot) -> Verdict | None:

@@ -12,6 +12,7 @@ around each signature hold the GIL), because this runs on every commit.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -23,9 +24,10 @@ from typing import Any
 
 from .documents import DocumentEntry, load_document
 from .entry_query import FieldNames, query_for
-from .evidence import verify_evidence
+from .errors import PithBibError
+from .evidence import report_from_verdict, verify_evidence
 from .ids import Identifiers, extract
-from .lock import LockFile
+from .lock import EncodedEvidence, LockFile
 from .policy import Policy, Query, judge_all
 from .report import VerificationReport
 from .trust import TrustRoot
@@ -94,7 +96,7 @@ class EvidenceVerifier:
         self.reports: dict[str, VerificationReport] = {}
         self._pool: ProcessPoolExecutor | None = None
         self._futures: list[Any] = []
-        numbers = sorted(lock.papers)
+        numbers = sorted(n for n in lock.papers if lock.known_report(n) is None)
         workers = _workers(len(numbers))
         if workers > 1:
             _SHARED.update(papers=lock.papers, trust=trust)
@@ -119,8 +121,19 @@ class EvidenceVerifier:
             finally:
                 self.close()
         if number not in self.reports:
-            self.reports[number] = verify_evidence(number, self.lock.papers[number], self.trust)
+            self.reports[number] = self._verify(number)
         return self.reports[number]
+
+    def _verify(self, number: str) -> VerificationReport:
+        known = self.lock.known_report(number)
+        if known is not None:  # the user cache verified exactly these evidence bytes
+            return report_from_verdict(known, self.lock.papers[number])
+        evidence = self.lock.papers[number]
+        if isinstance(evidence, EncodedEvidence):
+            # undecodable: verify_evidence reports it as evidence that is not an object
+            with contextlib.suppress(PithBibError):
+                evidence = evidence.decode()
+        return verify_evidence(number, evidence, self.trust)
 
 
 def check_bib(path: Path, data: bytes, lock: LockFile | None, lock_path: Path,

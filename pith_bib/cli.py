@@ -98,7 +98,7 @@ def add_network_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", metavar="DIR", help="cache location (default: user cache)")
     _add_trust_option(parser)
     parser.add_argument("--jobs", type=_positive_int, metavar="N",
-                        help="parallel lookups (default 16)")
+                        help="parallel lookups (default 32)")
     parser.add_argument("--arxiv-api", metavar="URL",
                         help="arXiv API base URL for deriving pith numbers "
                              "(default https://export.arxiv.org)")
@@ -270,7 +270,8 @@ def run_annotate(settings: Any, files: list[str], options: AnnotateOptions) -> i
     for name, lock_path in zip(files, lock_paths, strict=True):
         path = Path(name)
         progress = Progress(f"{path.name}")
-        result = plan(path, _read_bib(name), resolver, settings.fields, load_lock(lock_path),
+        old_lock = load_lock(lock_path, known=resolver.vouched_evidence)
+        result = plan(path, _read_bib(name), resolver, settings.fields, old_lock,
                       policy=policy, progress=progress)
         progress.close()
         if not (options.dry_run or options.diff):
@@ -361,6 +362,24 @@ def _online_fetcher(settings: Any) -> Any:
     return fetch
 
 
+def _cached_verdicts(settings: Any, trust: Any) -> Any:
+    """``check``'s ``known`` evidence: verdicts annotate stored in the user's own cache.
+
+    Read-only; the cache is the user's (flag or environment, never repository
+    configuration). Evidence whose bytes equal a stored verdict's, under keys
+    still pinned, is not verified again; with no cache everything is.
+    """
+    from .cache import vouched_evidence
+
+    cache = settings.cache()
+
+    def known(numbers: list[str]) -> Any:
+        ids = [n.rsplit(":", 1)[-1] for n in numbers]
+        return vouched_evidence(cache.read_only_verdicts(ids, trust), numbers)
+
+    return known
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from .check import check_bib
     from .lock import load_lock
@@ -372,11 +391,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     trust = settings.trust_root()
     policy = settings.policy()
     fetch = _online_fetcher(settings) if args.online else None
+    known = _cached_verdicts(settings, trust)
     results = []
     for name in args.files:
         path = Path(name)
         lock_path = settings.lock_path_for(path)
-        results.append(check_bib(path, _read_bib(name), load_lock(lock_path), lock_path,
+        lock = load_lock(lock_path, known=known)
+        results.append(check_bib(path, _read_bib(name), lock, lock_path,
                                  settings.fields, trust, policy=policy, fetch_missing=fetch))
     findings = [f for r in results for f in r.findings]
     if args.json:
@@ -417,7 +438,20 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
+CORE_COMMANDS = frozenset({"verify", "resolve", "annotate", "check", "watch", "cache"})
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The sub-command named (the first word that is not an option), if any."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def build_parser(extras: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; ``extras=False`` leaves out ``latex``, ``mirror`` and ``zotero``.
+
+    Why: registering those imports their modules (the mirror builder pulls in
+    the HTTP mirror code), which a ``check`` in a pre-commit hook should not pay for.
+    """
     parser = argparse.ArgumentParser(
         prog="pith-bib",
         description="Verified pith numbers for the papers in a BibTeX/BibLaTeX bibliography.",
@@ -479,17 +513,20 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--json", action="store_true")
     cache.set_defaults(handler=cmd_cache)
 
-    from . import cli_mirror, latex, zotero_command
+    if extras:
+        from . import cli_mirror, latex, zotero_command
 
-    latex.add_parser(sub)
-    cli_mirror.add_parser(sub)
-    zotero_command.add_parser(sub)
+        latex.add_parser(sub)
+        cli_mirror.add_parser(sub)
+        zotero_command.add_parser(sub)
 
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(extras=_command_in(words) not in CORE_COMMANDS)
+    argv = words
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cache import Cache
+from .cache import Cache, Verdict, vouched_evidence
 from .canonical import parse_pith_number
 from .derived_hints import ArxivHints, Hints
 from .errors import CacheError, FetchError, PithNumberError, UsageError
@@ -41,7 +41,7 @@ from .report import VerificationReport
 from .trust import TrustRoot
 from .verify import verify_document
 
-DEFAULT_JOBS = 16
+DEFAULT_JOBS = 32
 # However many numbers sources name for one identifier, only this many are
 # fetched: a hostile alias answer must not turn one entry into thousands of requests.
 MAX_CANDIDATES_PER_QUERY = 8
@@ -133,6 +133,20 @@ class Resolver:
         self.jobs = max(1, jobs)
         self.warnings: list[str] = []  # said once per run (a cache that stopped working)
         self._warn_lock = threading.Lock()
+        self._prefetched: dict[str, Verdict] = {}  # read for the lock, reused by the next run
+
+    def vouched_evidence(self, numbers: list[str]) -> dict[str, tuple[str, VerificationReport]]:
+        """``known`` for :func:`~pith_bib.lock.load_lock`: the cache's verdicts for a lock.
+
+        Read in one bulk query and kept for the next :meth:`resolve_many`,
+        which needs the same verdicts for the same numbers.
+        """
+        if self.cache is None:
+            return {}
+        ids = [n.rsplit(":", 1)[-1] for n in numbers]
+        found = self._cache_call(lambda: self.cache.verdicts(ids, self.trust)) or {}
+        self._prefetched.update(found)
+        return vouched_evidence(found, numbers)
 
     # -- public --------------------------------------------------------------------
     def resolve(self, query: Query, known: AliasMap | None = None) -> Resolution:
@@ -160,8 +174,9 @@ class Resolver:
         # Cache hits are pure CPU work: done here, in this thread, because
         # threads would only fight over the GIL. The pool is for the network.
         pending = []
+        hits = self._stored_verdict_hits(list(unique.values()), mapping)
         for query in unique.values():
-            hit = self._from_stored_verdict(query, mapping)
+            hit = hits.get(query.key)
             if hit is None:
                 pending.append(query)
             else:
@@ -213,29 +228,52 @@ class Resolver:
         result.status = search.final_status()
         result.reasons.append(hints.describe_miss(arxiv_id_of(result.query) or ""))
 
-    # -- step 0: a stored verdict answers without any document ------------------------
-    def _from_stored_verdict(self, query: Query, known: AliasMap) -> Resolution | None:
-        cache = self.cache
-        if cache is None or (query.kind == "pith" and len(query.value) != 26):
-            return None
-        for pith_id, mapped_by in self._local_candidates(query, known, None):
-            try:
-                verdict = cache.get_verdict(pith_id, self.trust)
-            except CacheError:
-                return None
-            if verdict is None or verdict.evidence is None or \
-                    IDENTITY.blocking(Claims.of_query(query), verdict.report) is not None:
-                continue
-            result = Resolution(query)
-            _accept(result, None, verdict.report, "cache", mapped_by)
-            result.evidence = verdict.evidence
-            return result
-        return None
+    # -- step 0: stored verdicts answer without any document ---------------------------
+    def _stored_verdict_hits(self, queries: list[Query], known: AliasMap
+                             ) -> dict[tuple[str, str, int | None], Resolution]:
+        """Queries a stored verdict answers, found with a few bulk reads of the cache.
+
+        The same candidates in the same order as a search (given number, lock
+        mapping, cache alias index); the first verified verdict that names the
+        queried paper answers. Anything else goes on to a full search.
+        """
+        cache, prefetched = self.cache, self._prefetched
+        self._prefetched = {}
+        eligible = [q for q in queries if not (q.kind == "pith" and len(q.value) != 26)]
+        if cache is None or not eligible:
+            return {}
+        try:
+            aliases = cache.lookup_many(key for q in eligible if q.kind != "pith"
+                                        for key in q.alias_keys())
+            candidates = [(q, self._local_candidates(q, known, None, aliases))
+                          for q in eligible]
+            wanted = {pith_id for _, found in candidates for pith_id, _ in found}
+            verdicts = {**cache.verdicts(wanted - prefetched.keys(), self.trust),
+                        **{i: prefetched[i] for i in wanted & prefetched.keys()}}
+        except CacheError:
+            return {}  # the search meets the same error, says it once and goes on without
+        hits = {}
+        for query, found in candidates:
+            for pith_id, mapped_by in found:
+                verdict = verdicts.get(pith_id)
+                if verdict is None or verdict.evidence is None or \
+                        IDENTITY.blocking(Claims.of_query(query), verdict.report) is not None:
+                    continue
+                result = Resolution(query)
+                _accept(result, None, verdict.report, "cache", mapped_by)
+                result.evidence = verdict.evidence
+                hits[query.key] = result
+                break
+        return hits
 
     # -- step 1: candidates, source by source --------------------------------------
-    def _local_candidates(self, query: Query, known: AliasMap,
-                          search: _Search | None) -> list[Candidate]:
-        """The pith number given, then the lock's mapping, then the cache's alias index."""
+    def _local_candidates(self, query: Query, known: AliasMap, search: _Search | None,
+                          cached: Mapping[tuple[str, str], str] | None = None
+                          ) -> list[Candidate]:
+        """The pith number given, then the lock's mapping, then the cache's alias index.
+
+        ``cached``: the cache's alias answers, already read in bulk.
+        """
         if query.kind == "pith":
             if len(query.value) == 26:
                 return [(query.value, "given")]
@@ -243,7 +281,9 @@ class Resolver:
         found: list[Candidate] = []
         for key in query.alias_keys():
             _add(found, known.get(key), "lock", search)
-            if self.cache is not None:
+            if cached is not None:
+                _add(found, cached.get(key), "cache", search)
+            elif self.cache is not None:
                 _add(found, self._cache_call(lambda k=key: self.cache.lookup(*k)), "cache",
                      search)
         return found
@@ -391,7 +431,7 @@ class Resolver:
         if cache is None:
             return
         try:
-            cache.put(data, report, encode_evidence(evidence_of(data, report)),
+            cache.put(data, report, encode_evidence(evidence_of(data, report, verified=True)),
                       signed_aliases(report))
         except CacheError as exc:
             self._drop_cache(exc)

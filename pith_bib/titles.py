@@ -11,15 +11,28 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import importlib
 import re
 import unicodedata
-
-import latexcodec  # noqa: F401  (registers the "ulatex" codec; a pybtex dependency)
 
 _COMMAND_RE = re.compile(r"\\[A-Za-z]+\*?\s*")
 _SYMBOL_RE = re.compile(r"\\[^A-Za-z\s]")
 _NON_WORD_RE = re.compile(r"[\W_]+")
 MATCH_THRESHOLD = 0.8
+
+
+_LATEXCODEC: list[object] = []  # the module, once imported
+
+
+def decode_ulatex(text: str) -> str:
+    """``codecs.decode(text, "ulatex")``; the codec (a pybtex dependency) is loaded on first use.
+
+    Why lazily: importing latexcodec costs about 8 ms of start-up, and only
+    text with a backslash ever needs it.
+    """
+    if not _LATEXCODEC:
+        _LATEXCODEC.append(importlib.import_module("latexcodec"))  # registers "ulatex"
+    return codecs.decode(text, "ulatex")
 
 
 def latex_to_text(text: str) -> str:
@@ -32,7 +45,7 @@ def latex_to_text(text: str) -> str:
     decoded = text
     if "\\" in text:
         try:
-            decoded = codecs.decode(text, "ulatex")
+            decoded = decode_ulatex(text)
         except (ValueError, TypeError, IndexError, KeyError):
             decoded = text
     decoded = _COMMAND_RE.sub(" ", decoded)
