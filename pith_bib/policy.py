@@ -309,7 +309,7 @@ def _author_rule(warn_only: bool) -> Rule:
             result = compare_authors(claims.authors, report.authors)
         else:
             return None
-        missing = ", ".join(result.missing)
+        missing = "; ".join(result.missing)  # names are "Family, Given": ";" separates
         if result.verdict is AuthorVerdict.MISMATCH:
             return Finding(Code.AUTHORS_DIFFER,
                            f"author mismatch: {missing or 'the named authors'} not among the "

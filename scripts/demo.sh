@@ -25,5 +25,5 @@ echo
 echo "== pith-bib check (the pre-commit hook; offline, from the lock files) =="
 run pith-bib check "$demo"/*.bib
 echo
-echo "The deliberate failures above (a wrong eprint, an unknown id) are part of the sample."
+echo "The deliberate failures above (a wrong eprint, invented authors, an unknown id) are part of the sample."
 echo "Annotated copies and lock files are in $demo/."

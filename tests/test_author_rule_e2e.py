@@ -97,7 +97,7 @@ def test_fabricated_coauthors_get_no_number(tmp_path: Path, mirror: dict[str, st
     number = mirror[PAPER_ID]
     where = f"{bib}:{line_of(bib, 'paper')}: paper: author-mismatch: "
     [line] = [ln for ln in result.stdout.splitlines() if ln.startswith(where)]
-    assert f"author mismatch: Smith, John, Doe, Jane not among the signed authors of {number}" \
+    assert f"author mismatch: Smith, John; Doe, Jane not among the signed authors of {number}" \
         in line
     assert "Lovelace" not in line.split("(", 1)[0]  # the author who is real is not named
     assert SIGNED_AUTHORS in line  # the signed list is quoted, so the user sees who wrote it
@@ -110,7 +110,7 @@ def test_fabricated_coauthors_get_no_number(tmp_path: Path, mirror: dict[str, st
     checked = check(bib)
     assert checked.returncode == 1
     assert (f"{bib}:{line_of(bib, 'paper')}: paper: annotate refused to number it: "
-            "author-mismatch: author mismatch: Smith, John, Doe, Jane") in checked.stdout
+            "author-mismatch: author mismatch: Smith, John; Doe, Jane") in checked.stdout
 
 
 def test_warn_mode_writes_the_number_and_warns(tmp_path: Path, mirror: dict[str, str]) -> None:
@@ -119,7 +119,7 @@ def test_warn_mode_writes_the_number_and_warns(tmp_path: Path, mirror: dict[str,
     result = annotate(bib)
     assert result.returncode == 0, result.stdout + result.stderr
     assert pith_fields(bib) == {"paper": mirror[PAPER_ID], "plain": mirror[OTHER_ID]}
-    warning = (f"{bib}:{line_of(bib, 'paper')}: paper: warning: author mismatch: Smith, John, "
+    warning = (f"{bib}:{line_of(bib, 'paper')}: paper: warning: author mismatch: Smith, John; "
                f"Doe, Jane not among the signed authors of {mirror[PAPER_ID]}")
     assert any(ln.startswith(warning) for ln in result.stdout.splitlines()), result.stdout
     assert "author-mismatch" not in result.stdout
@@ -127,7 +127,7 @@ def test_warn_mode_writes_the_number_and_warns(tmp_path: Path, mirror: dict[str,
     checked = check(bib)
     assert checked.returncode == 0, checked.stdout
     assert any(ln.startswith(f"{bib}:{line_of(bib, 'paper')}: paper: author mismatch: Smith, "
-                             "John, Doe, Jane") and ln.endswith("(warning)")
+                             "John; Doe, Jane") and ln.endswith("(warning)")
                for ln in checked.stdout.splitlines()), checked.stdout
 
 
@@ -152,7 +152,7 @@ def test_check_catches_authors_edited_after_annotation(annotated: Path,
     assert result.returncode == 1, result.stdout
     prefix = f"{bib}:{line_of(bib, 'paper')}: paper: "
     [line] = [ln for ln in result.stdout.splitlines() if ln.startswith(prefix)]
-    assert line.startswith(prefix + "author mismatch: Smith, John, Doe, Jane, Roe, Richard "
+    assert line.startswith(prefix + "author mismatch: Smith, John; Doe, Jane; Roe, Richard "
                                     f"not among the signed authors of {mirror[PAPER_ID]}")
     assert result.stdout.splitlines()[-1].endswith("1 problem")
 

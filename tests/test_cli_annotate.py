@@ -79,9 +79,12 @@ def test_failures_are_reported_and_never_numbered(tmp_path: Path) -> None:
     assert len(mismatch) == 1
     assert mismatch[0].startswith(f"{bib}:38: harlap2018pipedream: title-mismatch: ")
     assert "PipeDream" in mismatch[0] and "'PowerAI DDL'" in mismatch[0]
-    assert f"{bib}:48: nobody2021unknown: not-found no arxiv mapping for 2101.99999" \
+    assert f"{bib}:59: nobody2021unknown: not-found no arxiv mapping for 2101.99999" \
         in result.stdout
-    assert "7 entries, 6 with identifiers" in result.stdout
+    assert found["harlap2018fabricated"] == (None, None)
+    assert f"{bib}:50: harlap2018fabricated: author-mismatch: author mismatch: Smith, John; " \
+        "Doe, Jane; Roe, Richard not among the signed authors" in result.stdout
+    assert "8 entries, 7 with identifiers" in result.stdout
 
 
 def test_json_report_has_one_record_per_entry(tmp_path: Path) -> None:

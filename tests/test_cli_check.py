@@ -179,7 +179,10 @@ def test_sample_with_deliberate_failures_reports_the_refusal(tmp_path: Path) -> 
     result = check(bib)
     assert result.returncode == 1
     findings = result.stdout.splitlines()[:-1]
-    assert len(findings) == 1
+    assert len(findings) == 2
+    fabricated = _line_of(bib, "harlap2018fabricated")
+    assert findings[1].startswith(f"{bib}:{fabricated}: harlap2018fabricated: annotate refused "
+                                  "to number it: author-mismatch: author mismatch: Smith, John")
     line = _line_of(bib, "harlap2018pipedream")
     assert findings[0].startswith(f"{bib}:{line}: harlap2018pipedream: annotate refused to number "
                                   "it: title-mismatch: likely wrong identifier")

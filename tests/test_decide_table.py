@@ -219,7 +219,7 @@ CASES = [
                  id="verified-authors-minor-difference-warns-by-name"),
     pytest.param(Case({**A_FIELDS, "author": FABRICATED}, "A", Status.VERIFIED, ADDS_A,
                       "added", "added", evidence=("A",), author_check="warn",
-                      warning="author mismatch: Smith, John, Doe, Jane not among the signed "
+                      warning="author mismatch: Smith, John; Doe, Jane not among the signed "
                               "authors of <A>"),
                  id="verified-author-mismatch-only-warns-in-warn-mode"),
     pytest.param(Case({**A_FIELDS, "author": FABRICATED}, "A", Status.VERIFIED, ADDS_A,
@@ -323,16 +323,16 @@ CASES = [
                  id="title-mismatch-existing-pith-kept"),
     # -- author-mismatch ------------------------------------------------------------------
     pytest.param(Case({**A_FIELDS, "author": FABRICATED}, "A", Status.AUTHOR_MISMATCH, {},
-                      "none", "author mismatch: Smith, John, Doe, Jane not among the signed "
+                      "none", "author mismatch: Smith, John; Doe, Jane not among the signed "
                       "authors of <A> (Ada Lovelace, Charles Babbage, Grace Hopper)",
                       refused=(A_KEY,)),
                  id="author-mismatch-fabricated-coauthors-refused"),
     pytest.param(Case({**SEED_BUNDLE_FIELDS, "author": "Doe, Jane and Roe, Richard"}, "S",
-                      Status.AUTHOR_MISMATCH, {}, "none", "Doe, Jane, Roe, Richard",
+                      Status.AUTHOR_MISMATCH, {}, "none", "Doe, Jane; Roe, Richard",
                       refused=("arxiv:1802.04924",)),
                  id="author-mismatch-real-seed-no-shared-author"),
     pytest.param(Case({**A_NUMBERED, "author": FABRICATED}, "A", Status.AUTHOR_MISMATCH, {},
-                      "kept", "Smith, John, Doe, Jane", refused=("pith:<A.id>",)),
+                      "kept", "Smith, John; Doe, Jane", refused=("pith:<A.id>",)),
                  id="author-mismatch-existing-pith-kept"),
     pytest.param(Case({**A_FIELDS, "author": FABRICATED}, "unavailable: offline",
                       Status.AUTHOR_MISMATCH, {}, "none", "Smith, John", lock=("evidence:A",),
