@@ -19,7 +19,6 @@ status, the fields to write, what the new lock records) and edits nothing;
 from __future__ import annotations
 
 import contextlib
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -319,11 +318,6 @@ def _reread_unchanged(result: FileResult) -> bool:
     return current == result.original
 
 
-def _supports_expect() -> bool:
-    """Whether :func:`write_atomic` can refuse a file that changed (``expect=``)."""
-    return "expect" in inspect.signature(write_atomic).parameters
-
-
 CHANGED_MEANWHILE = "the file changed while it was being annotated; it was not written"
 
 
@@ -348,12 +342,10 @@ def write_result(result: FileResult, output: Path | None = None,
         result.wrote_lock = result.lock.save(lock_path)
     if not writing:
         return
-    if output is None and _supports_expect():
-        try:
-            write_atomic(target, result.new_bytes, expect=result.original)
-        except ConcurrentModificationError:
-            result.error = CHANGED_MEANWHILE
-            return
-    else:
-        write_atomic(target, result.new_bytes)
+    try:
+        write_atomic(target, result.new_bytes,
+                     expect=result.original if output is None else None)
+    except ConcurrentModificationError:
+        result.error = CHANGED_MEANWHILE
+        return
     result.wrote = True
