@@ -62,12 +62,16 @@ def replace(src, dst):
 
 proxy.fdopen, proxy.replace = fdopen, replace
 
-def write_atomic(path, data, mode=None):
+def write_atomic(path, data, mode=None, **kwargs):
     atomic.os = proxy if os.path.samefile(path, bib) else os
     try:
-        return real_write_atomic(path, data, mode)
+        return real_write_atomic(path, data, mode, **kwargs)
     finally:
         atomic.os = os
+
+# The hooks above see os.replace: use the portable re-check-and-rename path, not
+# Linux's RENAME_EXCHANGE (the kill points are the same moments of the write).
+atomic._renameat2 = None
 
 annotate.write_atomic = write_atomic
 sys.exit(main(["annotate", "--offline", "--mirror", sys.argv[3], bib]))
