@@ -118,7 +118,8 @@ def run_phase(impl: str, phase: str, folder: Path, count: int, old_source: Path,
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=300)
-    parser.add_argument("--old-rev", default="HEAD")
+    parser.add_argument("--old-rev", default="6d749fb~1",
+                        help="a commit whose cache.py is the file-per-object v1 layout")
     parser.add_argument("--child", action="store_true")
     parser.add_argument("--impl", choices=["old", "new"])
     parser.add_argument("--phase", choices=["cold", "warm", "bulk", "none"])
