@@ -42,6 +42,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from ._version import __version__
 from .alias_index import INDEX_PATH, lookup_index
+from .document_index_store import DocumentIndexStore, signature
 from .errors import FetchError, FileReadError, JsonFormatError, UsageError
 from .safe_read import read_regular_file, visible_path
 from .strict_json import MAX_DOCUMENT_BYTES, load_json
@@ -206,10 +207,11 @@ class LocalMirror:
 
     is_local = True
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, index_store: DocumentIndexStore | None = None) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
             raise UsageError(f"mirror directory {str(self.root)!r} does not exist")
+        self.index_store = index_store
         self.label = str(self.root)
         self._real_root = os.path.realpath(self.root)
         self._index: dict[tuple[str, str], list[str]] | None = None
@@ -262,8 +264,20 @@ class LocalMirror:
             return None
 
     def _build_index(self) -> dict[tuple[str, str], list[str]]:
+        """The documents' aliases: from the store when no document changed, else read."""
+        pith_ids = self._document_ids()
+        if self.index_store is None:
+            return self._read_index(pith_ids)
+        sig = signature(self.root, pith_ids)
+        index = self.index_store.load(self.root, sig)
+        if index is None:
+            index = self._read_index(pith_ids)
+            self.index_store.save(self.root, sig, index)
+        return index
+
+    def _read_index(self, pith_ids: list[str]) -> dict[tuple[str, str], list[str]]:
         index: dict[tuple[str, str], list[str]] = {}
-        for pith_id in self._document_ids():
+        for pith_id in pith_ids:
             for name in ("bundle.json", "state.json"):
                 doc = self._read_document(self.root / "pith" / pith_id / name)
                 for kind, value in itertools.islice(_claimed_aliases(doc),
@@ -857,7 +871,8 @@ def _read_body(url: str, response: Any, max_bytes: int, watch: _Watch) -> bytes:
 
 def make_mirror(spec: str, session_factory: Any, limits: HostLimits,
                 settings: HttpSettings | None = None,
-                lookup_pattern: str | None = None) -> Mirror:
+                lookup_pattern: str | None = None,
+                index_store: DocumentIndexStore | None = None) -> Mirror:
     """A mirror from a ``--mirror`` value: an http(s) URL or an existing directory."""
     if spec.startswith(("http://", "https://")):
         pattern = lookup_pattern
@@ -866,4 +881,4 @@ def make_mirror(spec: str, session_factory: Any, limits: HostLimits,
         return HttpMirror(spec, session_factory(), limits, settings, pattern)
     if "://" in spec:
         raise UsageError(f"mirror {spec!r}: only http(s) URLs and directories are supported")
-    return LocalMirror(spec)
+    return LocalMirror(spec, index_store)

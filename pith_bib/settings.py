@@ -86,6 +86,7 @@ class Settings:
         return Cache(self.cache_dir)
 
     def build_mirrors(self) -> list[Mirror]:
+        from .document_index_store import DocumentIndexStore
         from .mirrors import HostLimits, HttpSettings, make_mirror, make_session
 
         limits = HostLimits(per_host=self.per_host, rate=self.rate)
@@ -100,7 +101,8 @@ class Settings:
                 freeze_environment(session, os.environ)
             return session
 
-        return [make_mirror(spec, shared_session, limits, http, self.lookup_pattern)
+        store = DocumentIndexStore(self._user_cache_dir() / "local-mirror-index")
+        return [make_mirror(spec, shared_session, limits, http, self.lookup_pattern, store)
                 for spec in self.mirrors
                 if not (self.offline and spec.startswith(("http://", "https://")))]
 
@@ -114,11 +116,15 @@ class Settings:
         """Derivation from arXiv's metadata, unless switched off; stored in the user cache."""
         if not self.derive:
             return None
-        from .cache import default_cache_dir
         from .derived_hints import ArxivHints
 
-        store = (self.cache_dir or default_cache_dir()) / "arxiv-metadata"
+        store = self._user_cache_dir() / "arxiv-metadata"
         return ArxivHints.create(base=self.arxiv_api, store_dir=store, offline=self.offline)
+
+    def _user_cache_dir(self) -> Path:
+        from .cache import default_cache_dir
+
+        return self.cache_dir or default_cache_dir()
 
     def lock_path_for(self, bib_path: Path) -> Path:
         from .lock import default_lock_path
