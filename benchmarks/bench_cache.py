@@ -23,6 +23,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests' fixtures
+
 from pith_bib import verify_document
 from pith_bib.evidence import evidence_of
 from pith_bib.lock import encode_evidence

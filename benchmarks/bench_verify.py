@@ -8,8 +8,11 @@ Run: python benchmarks/bench_verify.py [--seconds 3]
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests' fixtures
 
 from pith_bib import verify_document
 from tests.support import REGISTRY
