@@ -88,3 +88,31 @@ def test_watch_loop_ignores_its_own_write_and_waits_for_the_writer_to_settle(tmp
         worker.join(timeout=30)
     assert rounds == ["first", "second, longer, done"]
     assert target.read_text() == "second, longer, done +annotated"
+
+
+def test_a_deep_lock_is_reported_and_watch_keeps_running(tmp_path: Path) -> None:
+    """A hostile lock (deep JSON) is one error line per round, never the end of watch."""
+    bib = copy_sample("zotero-biblatex.bib", tmp_path)
+    lock = tmp_path / "zotero-biblatex.pith-lock.json"
+    lock.write_bytes(b'{"a":' + b"[" * 50_000 + b"]" * 50_000 + b"}")
+    log = tmp_path / "watch.log"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PITH_BIB_CACHE_DIR=str(tmp_path / "cache"),
+               PYTHONUNBUFFERED="1")
+    with log.open("w") as out:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "pith_bib", "watch", "--offline", "--mirror",
+             str(SAMPLE_MIRROR), "--interval", "0.05", "--settle", "0.2", str(bib)],
+            stdout=out, stderr=subprocess.STDOUT, env=env)
+        try:
+            _wait_for(lambda: "nested deeper than" in log.read_text(), "the first error")
+            lock.unlink()  # the user fixes the lock; the next export is annotated
+            bib.write_bytes(bib.read_bytes() + b"\n")
+            _wait_for(lambda: _jia_pith(bib) == JIA, "the annotation after the fix")
+            child.send_signal(signal.SIGINT)
+            code = child.wait(timeout=30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    text = log.read_text()
+    assert code == 0 and "Traceback" not in text, text
