@@ -15,13 +15,16 @@ ids whose metadata is stored in the user cache or when offline.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .arxiv import ArxivFailure, CachedSource, make_arxiv_source
-from .derive import ArxivMetadata, derive_candidates
 from .errors import PithBibError
+
+if TYPE_CHECKING:
+    from .arxiv import ArxivFailure, CachedSource
+    from .derive import ArxivMetadata
 
 MAX_VERSIONS = 2  # the latest version and the one before it
 MAX_DERIVED_CANDIDATES = 20  # licenses x versions; each costs one bundle fetch at most
@@ -48,16 +51,33 @@ class Hints:
 class ArxivHints:
     """Derives candidates for many ids at once from a (cached) arXiv metadata source."""
 
-    def __init__(self, source: CachedSource, *, max_versions: int = MAX_VERSIONS,
+    def __init__(self, source: CachedSource | Callable[[], CachedSource], *,
+                 max_versions: int = MAX_VERSIONS,
                  max_candidates: int = MAX_DERIVED_CANDIDATES) -> None:
-        self.source = source
+        self._source = source
         self.max_versions = max_versions
         self.max_candidates = max_candidates
 
     @classmethod
     def create(cls, *, base: str, store_dir: Path | None, offline: bool) -> ArxivHints:
-        return cls(make_arxiv_source(base=base, method="atom", store_dir=store_dir,
-                                     offline=offline))
+        """Hints whose arXiv client (and XML and HTTP modules) load on first use only.
+
+        A warm run whose every entry is cached never needs them.
+        """
+
+        def source() -> CachedSource:
+            from .arxiv import make_arxiv_source
+
+            return make_arxiv_source(base=base, method="atom", store_dir=store_dir,
+                                     offline=offline)
+
+        return cls(source)
+
+    @property
+    def source(self) -> CachedSource:
+        if callable(self._source):
+            self._source = self._source()
+        return self._source
 
     def for_ids(self, arxiv_ids: Sequence[str]) -> dict[str, Hints]:
         """Hints for every id (a failure for one id never affects another)."""
@@ -65,11 +85,13 @@ class ArxivHints:
             answers = self.source.fetch(list(dict.fromkeys(arxiv_ids)))
         except PithBibError as exc:  # the source promises not to raise; fail closed anyway
             return {i: Hints(failure=str(exc)) for i in arxiv_ids}
-        return {i: self._hints(answers.get(i, ArxivFailure(i, "no answer"))) for i in arxiv_ids}
+        return {i: self._hints(answers.get(i)) for i in arxiv_ids}
 
-    def _hints(self, answer: ArxivMetadata | ArxivFailure) -> Hints:
-        if isinstance(answer, ArxivFailure):
-            return Hints(failure=answer.reason)
+    def _hints(self, answer: ArxivMetadata | ArxivFailure | None) -> Hints:
+        from .derive import ArxivMetadata, derive_candidates
+
+        if not isinstance(answer, ArxivMetadata):
+            return Hints(failure=answer.reason if answer is not None else "no answer")
         try:
             derived = derive_candidates(answer, max_versions=self.max_versions,
                                         max_candidates=self.max_candidates)
