@@ -221,10 +221,11 @@ def decide(entry: DocumentEntry, ids: Identifiers, query: Query | None, problem:
     assert report is not None and resolution.pith_number is not None
     outcome.pith_number = resolution.pith_number
     blocking, warnings = judge_all(policy, entry.claims(ids, query), report)
-    outcome.warnings.extend(w.message for w in warnings)
-    outcome.warnings.extend(ids.conflicts)  # two versions of one paper: its number is the same
-    if blocking is not None:
+    if blocking is not None:  # refused: the warnings would only distract from why
         return _refused(outcome, status_for(blocking), blocking.message, existing, query)
+    outcome.warnings.extend(w.message for w in warnings if not w.quiet)
+    outcome.warnings.extend(ids.conflicts)  # two versions of one paper: its number is the same
+    outcome.reasons.extend(w.message for w in warnings if w.quiet)
     existing_status = entry.get(fields.status)
     resolution = _supported(resolution, existing, existing_status, query, locks)
     number = resolution.pith_number

@@ -59,7 +59,7 @@ ATOM_NS = "{http://www.w3.org/2005/Atom}"
 ARXIV_ATOM_NS = "{http://arxiv.org/schemas/atom}"
 OAI_NS = "{http://www.openarchives.org/OAI/2.0/}"
 RAW_NS = "{http://arxiv.org/OAI/arXivRaw/}"
-_ENTRY_ID_RE = re.compile(r"https?://arxiv\.org/abs/(?P<id>.+)v(?P<version>[1-9]\d{0,3})")
+_ENTRY_ID_RE = re.compile(r"https?://arxiv\.org/abs/(?P<id>.+)v(?P<version>[1-9][0-9]{0,3})")
 
 
 @dataclass(frozen=True)

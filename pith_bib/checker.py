@@ -317,8 +317,13 @@ def title_matches_hash(title: str, title_hash: Any) -> bool:
 
 
 def snapshot_paper(checker: Checker, payload: Any, record: Any, where: str,
-                   report: VerificationReport) -> None:
-    """Title and authors from a graph snapshot; the title must match the record's hash."""
+                   report: VerificationReport, *, signed: bool) -> None:
+    """Title and authors from a graph snapshot; the title must match the record's hash.
+
+    The title is trusted either way: the signed record pins its hash. The author
+    list is pinned by nothing but the snapshot's own signature, so it is kept
+    only from a ``signed`` snapshot; a state's cut-down copy could say anything.
+    """
     snapshot = checker.need(payload, "graph_snapshot", dict, f"{where}.payload")
     paper = checker.need(snapshot, "paper", dict, f"{where}.payload.graph_snapshot")
     title = checker.need(paper, "title", str, f"{where}.payload.graph_snapshot.paper")
@@ -333,7 +338,7 @@ def snapshot_paper(checker: Checker, payload: Any, record: Any, where: str,
             title = None
     report.title = title
     authors = paper.get("authors_text") if isinstance(paper, dict) else None
-    report.authors = authors if isinstance(authors, str) else None
+    report.authors = authors if signed and isinstance(authors, str) else None
 
 
 def check_receipt(checker: Checker, receipt: Any, digest: str | None, where: str) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from ._version import __version__
 from .errors import PithBibError, UsageError
-from .terminal import clean
+from .terminal import clean, make_output_safe
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -414,9 +414,11 @@ def _print_check(results: list[Any], findings: list[Any]) -> None:
         print(clean(f"{warning} (warning)"))
     checked = sum(r.checked for r in results)
     not_found = sum(r.passed_as_not_found for r in results)
+    unchecked = sum(r.authors_unchecked for r in results)
+    authors = f", {unchecked} with authors unchecked (record-verified)" if unchecked else ""
     word = "problem" if len(findings) == 1 else "problems"
     print(f"pith-bib check: {len(results)} file(s), {checked} entries with identifiers, "
-          f"{not_found} passed only as not-found in the lock, {len(findings)} {word}")
+          f"{not_found} passed only as not-found in the lock{authors}, {len(findings)} {word}")
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
@@ -524,6 +526,7 @@ def build_parser(extras: bool = True) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    make_output_safe()
     words = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(extras=_command_in(words) not in CORE_COMMANDS)
     argv = words

@@ -42,9 +42,6 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
                        "https://export.arxiv.org)"),
     "derive": (bool, "derive pith numbers from arXiv's metadata (default: true)"),
     "zotero_library": (str, "Zotero library: users/<id> or groups/<id>"),
-    "zotero_api_key_env": (str, "environment variable holding the Zotero API key "
-                                "(default ZOTERO_API_KEY)"),
-    "zotero_base_url": (str, "Zotero Web API base URL (default https://api.zotero.org)"),
 }
 # Keys a repository must not set: its config travels with pull requests, and the
 # cache and the trust root are the user's own (README, "What a repository can configure").
@@ -52,6 +49,11 @@ FORBIDDEN_KEYS = {
     "trust_keys": "trust keys cannot come from a repository's config file (a pull request "
                   "could add its own); pass --trust-key or set PITH_BIB_TRUST_KEYS",
     "cache_dir": "the cache is the user's own; use --cache-dir or PITH_BIB_CACHE_DIR",
+    # Which secret is sent, and where: a pull request must not be able to choose.
+    "zotero_api_key_env": "the Zotero key's variable cannot be named by a repository's config "
+                          "(it could name any secret); ZOTERO_API_KEY is used",
+    "zotero_base_url": "the server that receives your Zotero key cannot come from a "
+                       "repository's config; use --zotero-url",
 }
 
 

@@ -184,7 +184,7 @@ class ArxivMetadata:
 
 
 def _version_number(arxiv_id: str, label: object) -> int:
-    if isinstance(label, str) and re.fullmatch(r"v[1-9]\d{0,3}", label):
+    if isinstance(label, str) and re.fullmatch(r"v[1-9][0-9]{0,3}", label):
         return int(label[1:])
     raise ArxivMetadataError(f"{arxiv_id}: bad version label {_clip(label)}")
 

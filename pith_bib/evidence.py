@@ -46,7 +46,8 @@ def evidence_of(data: bytes, report: VerificationReport, *, verified: bool = Fal
             "title_event": snapshots[-1] if snapshots else None}
 
 
-def report_from_verdict(verdict: VerificationReport, evidence_text: str) -> VerificationReport:
+def report_from_verdict(verdict: VerificationReport, evidence_text: str
+                        ) -> VerificationReport | None:
     """What :func:`verify_evidence` concludes on evidence a stored verdict is bound to.
 
     ``verdict`` must be the verification of the document this evidence was cut
@@ -56,14 +57,16 @@ def report_from_verdict(verdict: VerificationReport, evidence_text: str) -> Veri
     ``verified`` needs a signed title event, which a bundle's evidence carries
     unless the bundle had no snapshot, and a state's cut-down event never does.
     """
-    signed_title = verdict.kind == "bundle" and \
-        not evidence_text.endswith('"title_event":null}')
+    if evidence_text.endswith('"title_event":null}'):
+        return None  # verify_evidence refuses it; let it say why
+    signed_title = verdict.kind == "bundle"
     return VerificationReport(
         status=VERIFIED if signed_title else RECORD_VERIFIED, kind="evidence",
         pith_number=verdict.pith_number, arxiv_id=verdict.arxiv_id,
         arxiv_version=verdict.arxiv_version, title=verdict.title, key_id=verdict.key_id,
         canonical_sha256=verdict.canonical_sha256, submitted_at=verdict.submitted_at,
-        key_fingerprints=list(verdict.key_fingerprints), authors=verdict.authors)
+        key_fingerprints=list(verdict.key_fingerprints),
+        authors=verdict.authors if signed_title else None)
 
 
 def verify_evidence(pith_number_text: str, evidence: Any, trust: TrustRoot
@@ -99,7 +102,9 @@ def _check_evidence(checker: Checker, number: str, evidence: dict[str, Any],
     check_receipt(checker, checker.need(evidence, "receipt", dict, "evidence"), digest,
                   "evidence.receipt")
     event = evidence.get("title_event")
-    if event is None:
+    if event is None:  # without it the entry's title could never be compared
+        checker.fail("evidence.title_event is missing: the title cannot be checked",
+                     "missing-field")
         return
     if not isinstance(event, dict):
         checker.fail("evidence.title_event is not an object", "wrong-type")
@@ -123,4 +128,5 @@ def _check_evidence(checker: Checker, number: str, evidence: dict[str, Any],
         checker.equal(event.get("event_id"),
                       rebuilt_event_id(event, "graph_snapshot", report.pith_number),
                       f"{at}.event_id", "event-hash")
-    snapshot_paper(checker, event.get("payload"), record, at, report)
+    snapshot_paper(checker, event.get("payload"), record, at, report,
+                   signed="signature" in event)

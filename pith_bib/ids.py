@@ -25,9 +25,9 @@ OLD_ARCHIVES = (
     "quant-ph", "solv-int", "stat", "supr-con",
 )
 _ARCHIVE = "|".join(sorted(map(re.escape, OLD_ARCHIVES), key=len, reverse=True))
-_NEW = r"(?P<new>(?:0[7-9]|[1-9]\d)(?:0[1-9]|1[0-2])\.\d{4,5})"
-_OLD = rf"(?P<old>(?P<archive>{_ARCHIVE})(?:\.[A-Za-z]{{2}})?/\d{{7}})"
-_VERSION = r"(?:v(?P<version>\d{1,3}))?"
+_NEW = r"(?P<new>(?:0[7-9]|[1-9][0-9])(?:0[1-9]|1[0-2])\.[0-9]{4,5})"
+_OLD = rf"(?P<old>(?P<archive>{_ARCHIVE})(?:\.[A-Za-z]{{2}})?/[0-9]{{7}})"
+_VERSION = r"(?:v(?P<version>[0-9]{1,3}))?"
 _ID = rf"(?:{_NEW}|{_OLD}){_VERSION}"
 
 # A whole field that is just an id, with an optional "arXiv:" prefix.
@@ -37,11 +37,11 @@ _BARE_RE = re.compile(rf"^\s*(?:arxiv\s*:\s*)?{_ID}\s*(?:\[[\w.-]+\])?\s*$", re.
 _IN_TEXT_RE = re.compile(rf"arxiv(?:\s*(?:e-?print|preprint))?\s*(?:[:\s]|\\\s)\s*"
                          rf"(?:arxiv\s*:\s*)?{_ID}(?![\d.])", re.IGNORECASE)
 # Old-style ids name their archive, so they are unambiguous even without "arXiv".
-_OLD_IN_TEXT_RE = re.compile(rf"(?<![\w/.-]){_OLD}{_VERSION}(?!\d)")
+_OLD_IN_TEXT_RE = re.compile(rf"(?<![\w/.-]){_OLD}{_VERSION}(?![0-9])")
 _URL_RE = re.compile(rf"arxiv\.org/(?:abs|pdf|html|format)/{_ID}(?:\.pdf)?", re.IGNORECASE)
 _CORR_RE = re.compile(rf"^\s*abs/{_ID}\s*$", re.IGNORECASE)
 _ARXIV_DOI_RE = re.compile(rf"^10\.48550/arxiv\.{_ID}$", re.IGNORECASE)
-_DOI_RE = re.compile(r"10\.\d{4,9}/\S+")
+_DOI_RE = re.compile(r"10\.[0-9]{4,9}/\S+")
 _DOI_ESCAPES_RE = re.compile(r"\\([_%&#$])")
 
 ARXIV_FIELDS = ("arxiv", "arxivid", "arxiv_id", "arxiv-id")

@@ -38,7 +38,6 @@ import hashlib
 import heapq
 import io
 import itertools
-import json
 import os
 import shutil
 import stat
@@ -51,8 +50,9 @@ from typing import Any, BinaryIO
 
 from .alias_index import INDEX_PATH, MAX_INDEX_LINE, index_line
 from .derive import ArxivMetadata, derive_pith_number
-from .errors import ArxivMetadataError, UsageError, WriteError
+from .errors import ArxivMetadataError, JsonFormatError, UsageError, WriteError
 from .mirrors import alias_path
+from .strict_json import load_json
 
 MAX_LINE_BYTES = 1024 * 1024
 MAX_BAD_SAMPLES = 5
@@ -192,13 +192,21 @@ def iter_lines(stream: BinaryIO) -> Iterator[bytes | None]:
 
 
 def derive_line(line: bytes) -> tuple[ArxivMetadata, str]:
-    """Metadata and pith number of one snapshot line; ArxivMetadataError if bad."""
+    """Metadata and pith number of one snapshot line; ArxivMetadataError if bad.
+
+    Every way a hostile line can fail (deep nesting, a lone surrogate that cannot
+    be hashed, a date out of range) becomes that line's one-line reason: a bad
+    line is counted, never the end of the build.
+    """
     try:
-        obj = json.loads(line)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise ArxivMetadataError(f"not JSON ({exc})") from None
-    meta = snapshot_metadata(obj)
-    return meta, derive_pith_number(meta)
+        obj = load_json(line, max_bytes=MAX_LINE_BYTES, allow_floats=True,
+                        what="snapshot line")
+        meta = snapshot_metadata(obj)
+        return meta, derive_pith_number(meta)
+    except JsonFormatError as exc:
+        raise ArxivMetadataError(str(exc).removeprefix("snapshot line: ")) from None
+    except (UnicodeError, OverflowError, RecursionError) as exc:
+        raise ArxivMetadataError(f"cannot be derived ({type(exc).__name__})") from None
 
 
 def build_mirror(snapshot: Path | str, outdir: Path | str,

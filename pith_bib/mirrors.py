@@ -67,7 +67,7 @@ DOCUMENT_TYPES = ("application/json", "application/ld+json", "text/json")
 # (nginx, GitHub Pages, python -m http.server); it is accepted, HTML is not.
 ALIAS_TYPES = ("text/plain", "application/json", "text/json", "application/octet-stream", "")
 _PITH_ID_RE = re.compile(r"[A-Z2-7]{26}")
-_PITH_IN_TEXT_RE = re.compile(r"pith:\d{4}:[A-Z2-7]{26}")
+_PITH_IN_TEXT_RE = re.compile(r"pith:[0-9]{4}:[A-Z2-7]{26}")
 _DOC_KIND_RE = re.compile(r"[a-z_]{1,32}")
 ALIAS_KINDS = ("arxiv", "arxiv_version", "doi")
 

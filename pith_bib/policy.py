@@ -220,8 +220,10 @@ class Code(str, Enum):
     ARXIV_VERSION_DIFFERS = "arxiv-version-differs"
     DOI_NOT_SIGNED = "doi-not-signed"
     TITLE_DIFFERS = "title-differs"
+    TITLE_UNSIGNED = "title-unsigned"
     AUTHORS_DIFFER = "authors-differ"
     AUTHORS_PARTLY_DIFFER = "authors-partly-differ"
+    AUTHORS_UNSIGNED = "authors-unsigned"
 
     __str__ = str.__str__
     __format__ = str.__format__
@@ -229,11 +231,16 @@ class Code(str, Enum):
 
 @dataclass(frozen=True)
 class Finding:
-    """One rule's objection. ``blocking`` findings stop a number being written or passed."""
+    """One rule's objection. ``blocking`` findings stop a number being written or passed.
+
+    A non-blocking finding is a warning shown to the user, unless ``quiet``: a fact
+    worth counting (a check that could not run) rather than repeating per entry.
+    """
 
     code: Code
     message: str
     blocking: bool = True
+    quiet: bool = False
 
 
 Rule = Callable[[Claims, "VerificationReport"], "Finding | None"]
@@ -290,8 +297,18 @@ def doi_rule(claims: Claims, report: VerificationReport) -> Finding | None:
 
 
 def title_rule(claims: Claims, report: VerificationReport) -> Finding | None:
-    """The classic wrong-identifier mistake: a valid id copied onto another paper."""
-    if not claims.title or not report.title or titles_match(claims.title, report.title):
+    """The classic wrong-identifier mistake: a valid id copied onto another paper.
+
+    A record that carries no title cannot vouch for an entry that has one: with
+    nothing to compare, any number could be moved onto any titled entry.
+    """
+    if not claims.title:
+        return None
+    if not report.title:
+        return Finding(Code.TITLE_UNSIGNED,
+                       f"{report.pith_number} carries no signed title to compare with the "
+                       f"entry's title {claims.title!r}")
+    if titles_match(claims.title, report.title):
         return None
     return Finding(Code.TITLE_DIFFERS,
                    f"likely wrong identifier: the entry's title is {claims.title!r} but "
@@ -301,8 +318,13 @@ def title_rule(claims: Claims, report: VerificationReport) -> Finding | None:
 def _author_rule(warn_only: bool) -> Rule:
     def author_rule(claims: Claims, report: VerificationReport) -> Finding | None:
         """Real title and id, invented authors: what fabricated references look like."""
+        has_authors = bool(claims.author_names) or bool(claims.authors)
         if not report.authors:
-            return None
+            # Only a signed snapshot's list counts (a state's copy is unsigned): say the
+            # authors went unchecked rather than let silence look like a pass.
+            return Finding(Code.AUTHORS_UNSIGNED,
+                           f"authors not checked: {report.pith_number} carries no signed "
+                           "author list", blocking=False, quiet=True) if has_authors else None
         if claims.author_names is not None:
             result = compare_author_names(claims.author_names, report.authors)
         elif claims.authors:
@@ -374,6 +396,7 @@ _STATUS_FOR_CODE = {
     Code.ARXIV_ID_DIFFERS: Status.PITH_MISMATCH,
     Code.DOI_NOT_SIGNED: Status.PITH_MISMATCH,
     Code.TITLE_DIFFERS: Status.TITLE_MISMATCH,
+    Code.TITLE_UNSIGNED: Status.INVALID,
     Code.AUTHORS_DIFFER: Status.AUTHOR_MISMATCH,
 }
 

@@ -61,11 +61,11 @@ RECEIPT_KEYS = frozenset({
 # ``2101.01234``) or old style ``archive/YYMMNNN`` (``math/0702322``); the subject
 # class (``math.GT/...``) is not part of an id. Strict, because ids also become
 # file names in mirrors; ``derive.py`` uses the same pattern.
-ARXIV_ID_RE = re.compile(r"(?:\d{4}\.\d{4,5}|[a-z]{2,10}(?:-[a-z]{2,10})?/\d{7})")
+ARXIV_ID_RE = re.compile(r"(?:[0-9]{4}\.[0-9]{4,5}|[a-z]{2,10}(?:-[a-z]{2,10})?/[0-9]{7})")
 SCHEMA_VERSION = "1.0"
 RECORD_KEYS = frozenset({"source", "metadata", "schema_version"})
 METADATA_KEYS = frozenset({"submitted_at", "primary_cat", "cross_cats_sorted", "license",
                            "title_canon_sha256", "abstract_canon_sha256"})
-TIMESTAMP_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
+TIMESTAMP_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z")
 FINGERPRINT_RE = re.compile(r"[0-9a-f]{32}")
 SIG_B64_LEN = 88

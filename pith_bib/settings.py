@@ -132,9 +132,16 @@ class Settings:
         return self.lock if self.lock is not None else default_lock_path(bib_path)
 
     def trust_lines(self) -> list[str]:
-        """One line per key trusted beyond the built-in one: printed by every run."""
-        return [f"trusting extra key {k.fingerprint} ({k.label}) from {k.origin}"
-                for k in self.trust_root().extra_keys]
+        """What every run prints: each key trusted beyond the built-in one, each check
+        turned down. Both can come from a pull request, so neither may be silent."""
+        lines = [f"trusting extra key {k.fingerprint} ({k.label}) from {k.origin}"
+                 for k in self.trust_root().extra_keys]
+        where = f" (set in {self.config_path})" if self.config_path else ""
+        if not self.check_titles:
+            lines.append(f"the title check is off{where}")
+        if self.author_check != "fail":
+            lines.append(f"the author check is {self.author_check}{where}")
+        return lines
 
 
 # What requests reads from the environment on every request when ``trust_env`` is set.
@@ -167,7 +174,7 @@ def freeze_environment(session: Any, environ: Mapping[str, str]) -> None:
 # -- building it ------------------------------------------------------------------------
 _PLAIN_KEYS = ("lookup_pattern", "jobs", "per_host", "rate", "contact", "offline", "timeout",
                "deadline", "check_titles", "author_check", "arxiv_api", "derive",
-               "zotero_library", "zotero_api_key_env", "zotero_base_url")
+               "zotero_library")
 
 
 def _from_config(settings: Settings, config: Config) -> None:
@@ -254,9 +261,14 @@ def validate(settings: Settings) -> Settings:
 
 def _check_lookup_pattern(pattern: str) -> None:
     try:
-        names = {name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None}
+        fields = [(name, spec, conversion) for _, name, spec, conversion
+                  in string.Formatter().parse(pattern) if name is not None]
     except ValueError as exc:
         raise ConfigError(f"lookup_pattern {pattern!r}: {exc}") from None
+    names = {name for name, _, _ in fields}
+    if any(spec or conversion for _, spec, conversion in fields):  # {value:>1500000000}
+        raise ConfigError(f"lookup_pattern {pattern!r}: placeholders take no format "
+                          "spec or conversion")
     unknown = names - LOOKUP_FIELDS
     if unknown or "base" not in names:
         raise ConfigError(f"lookup_pattern {pattern!r} may use only {{base}}, {{kind}} and "

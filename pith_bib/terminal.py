@@ -9,10 +9,15 @@ a visible escape instead.
 from __future__ import annotations
 
 import re
+import sys
 
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Control characters, bidi overrides and lone surrogates (valid JSON escapes that no
+# terminal encoding can print).
+_CONTROL_RE = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _CONTROL_WITH_NEWLINES_RE = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+    r"\ud800-\udfff]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -24,3 +29,15 @@ def clean(text: str, *, keep_newlines: bool = False) -> str:
     """``text`` with control and bidi-override characters escaped (``\\x1b``, ``\\u202e``)."""
     pattern = _CONTROL_WITH_NEWLINES_RE if keep_newlines else _CONTROL_RE
     return pattern.sub(_escape, text)
+
+
+def make_output_safe() -> None:
+    """Never let an unencodable character (a lone surrogate from a JSON escape) kill a run.
+
+    Whatever ``clean`` missed, and ``--json`` output, is written with
+    backslash escapes instead of raising ``UnicodeEncodeError`` mid-report.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")

@@ -19,6 +19,7 @@ _COMMAND_RE = re.compile(r"\\[A-Za-z]+\*?\s*")
 _SYMBOL_RE = re.compile(r"\\[^A-Za-z\s]")
 _NON_WORD_RE = re.compile(r"[\W_]+")
 MATCH_THRESHOLD = 0.8
+MAX_COMPARED_CHARS = 1000
 
 
 _LATEXCODEC: list[object] = []  # the module, once imported
@@ -76,6 +77,8 @@ def title_similarity(a: str, b: str) -> float:
         return 1.0
     if not key_a or not key_b:
         return 0.0
+    # The comparison is quadratic: no real title is near this long, a hostile one may be.
+    key_a, key_b = key_a[:MAX_COMPARED_CHARS], key_b[:MAX_COMPARED_CHARS]
     return difflib.SequenceMatcher(None, key_a, key_b, autojunk=False).ratio()
 
 

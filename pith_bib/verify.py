@@ -193,7 +193,7 @@ def _check_events(checker: Checker, events: list[Any], report: VerificationRepor
             created += 1
             check_created_payload(checker, event.get("payload"), record, digest, at)
         elif event.get("event_type") == "graph_snapshot":
-            snapshot_paper(checker, event.get("payload"), record, at, report)
+            snapshot_paper(checker, event.get("payload"), record, at, report, signed=True)
     if created != 1:
         checker.fail(f"a bundle needs exactly one record_created event, found {created}",
                      "record-created")
@@ -254,7 +254,7 @@ def _check_state(checker: Checker, doc: dict[str, Any], report: VerificationRepo
         event_id = _check_cut_event(checker, snap, "graph_snapshot", subject, at)
         if event_id is not None:
             event_ids.append(event_id)
-            snapshot_paper(checker, snap.get("payload"), record, at, report)
+            snapshot_paper(checker, snap.get("payload"), record, at, report, signed=False)
     _check_state_counts(checker, doc, event_ids, report)
 
 

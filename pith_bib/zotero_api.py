@@ -63,6 +63,7 @@ LOCAL_BASE = "http://localhost:23119/api"
 PAGE_SIZE = 100
 WRITE_BATCH = 50
 MAX_BODY = 32 * 1024 * 1024
+_INDEX_RE = re.compile(r"0|[1-9][0-9]{0,5}")
 # Zotero makes keys from this alphabet (no 0, 1, O); what a server sends is checked
 # more leniently, only so that a key is always safe to print and to send back.
 _OBJECT_KEY_RE = re.compile(r"[23456789ABCDEFGHIJKLMNPQRSTUVWXYZ]{8}")
@@ -485,7 +486,10 @@ class ZoteroClient:
         if not isinstance(mapping, dict):
             return
         for raw in mapping:
-            if not str(raw).isdigit() or int(raw) >= len(keys) or int(raw) in seen:
+            # Exactly the decimal form Zotero writes ("0", "1", ...): "²" or "00" would pass
+            # isdigit() yet name no index, or not the key the answer used.
+            if not isinstance(raw, str) or not _INDEX_RE.fullmatch(raw) or \
+                    int(raw) >= len(keys) or int(raw) in seen:
                 continue
             seen.add(int(raw))
             yield int(raw), keys[int(raw)]

@@ -27,8 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
             "arXiv id or DOI, and add 'tex.pith: NUMBER' and 'tex.pith_status: STATUS' "
             "lines to its Extra field (Better BibTeX exports them as fields). Only items "
             "whose Extra really changes are written; a second run writes nothing. The API "
-            "key is read from the environment variable ZOTERO_API_KEY (or the one named by "
-            "zotero_api_key_env in the config), never from the command line."),
+            "key is read from the environment variable ZOTERO_API_KEY, never from the "
+            "command line or a repository's config."),
     )
     parser.add_argument("--library", metavar="users/ID|groups/ID",
                         help="the library (default: zotero_library from the config)")

@@ -81,8 +81,8 @@ def test_failures_are_reported_and_never_numbered(tmp_path: Path) -> None:
     assert "PipeDream" in mismatch[0] and "'PowerAI DDL'" in mismatch[0]
     assert f"{bib}:59: nobody2021unknown: not-found no arxiv mapping for 2101.99999" \
         in result.stdout
-    assert found["harlap2018fabricated"] == (None, None)
-    assert f"{bib}:50: harlap2018fabricated: author-mismatch: author mismatch: Smith, John; " \
+    assert found["ying2018fabricated"] == (None, None)
+    assert f"{bib}:50: ying2018fabricated: author-mismatch: author mismatch: Smith, John; " \
         "Doe, Jane; Roe, Richard not among the signed authors" in result.stdout
     assert "8 entries, 7 with identifiers" in result.stdout
 

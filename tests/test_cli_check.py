@@ -37,7 +37,7 @@ def test_check_passes_on_an_annotated_file_and_writes_nothing(annotated: tuple[P
     assert result.returncode == 0, result.stdout
     assert result.stdout.splitlines() == [
         "pith-bib check: 1 file(s), 4 entries with identifiers, 0 passed only as not-found in "
-        "the lock, 0 problems"]
+        "the lock, 3 with authors unchecked (record-verified), 0 problems"]
     assert [(p.read_bytes(), p.stat().st_mtime_ns) for p in (bib, lock)] == stamps
     assert not (bib.parent / "check-cache").exists()
 
@@ -180,8 +180,8 @@ def test_sample_with_deliberate_failures_reports_the_refusal(tmp_path: Path) -> 
     assert result.returncode == 1
     findings = result.stdout.splitlines()[:-1]
     assert len(findings) == 2
-    fabricated = _line_of(bib, "harlap2018fabricated")
-    assert findings[1].startswith(f"{bib}:{fabricated}: harlap2018fabricated: annotate refused "
+    fabricated = _line_of(bib, "ying2018fabricated")
+    assert findings[1].startswith(f"{bib}:{fabricated}: ying2018fabricated: annotate refused "
                                   "to number it: author-mismatch: author mismatch: Smith, John")
     line = _line_of(bib, "harlap2018pipedream")
     assert findings[0].startswith(f"{bib}:{line}: harlap2018pipedream: annotate refused to number "

@@ -127,7 +127,7 @@ def test_annotate_inserts_only_custom_members_and_check_passes(
     assert result.returncode == 0, result.stdout
     assert result.stdout.splitlines() == [
         "pith-bib check: 1 file(s), 5 entries with identifiers, 1 passed only as not-found in "
-        "the lock, 0 problems"]
+        "the lock, 2 with authors unchecked (record-verified), 0 problems"]
 
 
 def test_second_annotate_writes_nothing(annotated: tuple[Path, Path, bytes]) -> None:
