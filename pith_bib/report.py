@@ -41,8 +41,8 @@ class VerificationReport:
     """What a document proves. ``reasons`` is empty exactly when status is not invalid.
 
     ``authors`` is the signed snapshot's ``authors_text`` (given names first,
-    sorted by given name, LaTeX as arXiv has it); for a state it comes from an
-    unsigned snapshot and is only ever used to refuse, never to vouch.
+    sorted by given name, LaTeX as arXiv has it), and only from a signed snapshot:
+    a state's copy is unsigned, so for a state it is None.
     """
 
     status: str = INVALID
