@@ -36,22 +36,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.timing import best_of
 from tests.cli_support import ROOT, mirror_for_bib, trust_args
 from tests.support import fixed_key
 
 DEFAULT = ROOT.parent / "shared" / "corpora" / "hepml" / "HEPML.bib"
-
-
-def best_of(repeat: int, work: Callable[[], object], before: Callable[[], object] = lambda: None
-            ) -> float:
-    """The fastest of ``repeat`` runs: what the machine can do when nothing else interferes."""
-    times = []
-    for _ in range(repeat):
-        before()
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def process(argv: list[str], cwd: Path, *, expect: int | None = 0) -> Callable[[], None]:

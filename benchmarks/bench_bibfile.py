@@ -8,26 +8,19 @@ The bar: pith-bib's parse + edit takes at most a quarter of pybtex's parse time.
 from __future__ import annotations
 
 import argparse
-import time
+import sys
 from pathlib import Path
 
 import pybtex.errors
 from pybtex.database.input import bibtex
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.timing import best_of
 from pith_bib.bibfile import decode_bib, parse
 
 DEFAULT = (Path(__file__).resolve().parents[2] / "shared" / "corpora" / "zbb-import"
            / "Unabbreviate_on_import_1436-3.bib")
 PITH = "pith:2018:DM6GBYSNJHDMWLODXZBVEPYJHJ"
-
-
-def best_of(repeat: int, work) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

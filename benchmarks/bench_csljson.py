@@ -26,12 +26,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.timing import best_of
 from pith_bib import csljson
 from pith_bib.bibfile import parse as parse_bib
 from pith_bib.cli import main as pith_bib_main
@@ -42,17 +42,6 @@ from tests.support import fixed_key
 
 HEPML = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "hepml" / "HEPML.bib"
 PITH = "pith:2018:DM6GBYSNJHDMWLODXZBVEPYJHJ"
-
-
-def best_of(repeat: int, work: Callable[[], object], before: Callable[[], object] = lambda: None
-            ) -> float:
-    times = []
-    for _ in range(repeat):
-        before()
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def _names(text: str) -> list[dict[str, str]]:

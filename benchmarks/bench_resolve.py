@@ -20,27 +20,18 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.timing import best_of
 from pith_bib.publish import build_bundle, document_bytes
 from tests.cli_support import ROOT, trust_args
 from tests.mirror_server import MirrorServer
 from tests.support import fixed_key
 
 BARS = {200: 10.0, 1000: 20.0}
-
-
-def best_of(repeat: int, work: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
