@@ -33,6 +33,8 @@ from .report import VerificationReport
 from .trust import TrustRoot
 
 PARALLEL_THRESHOLD = 256  # below this, starting workers costs more than it saves
+# Larger than any real bibliography's lock: beyond it, only what the file uses is verified.
+EARLY_VERIFY_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,13 @@ def _workers(count: int) -> int:
 
 
 class EvidenceVerifier:
-    """Verifies the lock's evidence for the numbers a file uses, in worker processes when many.
+    """Verifies the lock's evidence, in worker processes when there is much of it.
 
-    Only what the file needs is verified: a lock padded with thousands of papers no
-    entry names costs their parsing, never their signature checks.
+    For a lock of plausible size, workers start on all of it before the file is
+    even parsed, so parsing and signature checking overlap. A lock far larger
+    than any bibliography (padded by a pull request) waits for the parse and
+    has only the papers the file uses verified: its padding costs parsing,
+    never signature checks.
     """
 
     def __init__(self, lock: LockFile, trust: TrustRoot) -> None:
@@ -96,9 +101,15 @@ class EvidenceVerifier:
         self.reports: dict[str, VerificationReport] = {}
         self._pool: ProcessPoolExecutor | None = None
         self._futures: list[Any] = []
+        self._started = False
+        if len(lock.papers) <= EARLY_VERIFY_LIMIT:
+            self.start(lock.papers)
 
     def start(self, needed: Iterable[str]) -> None:
-        """Begin verifying ``needed`` (full numbers in the lock) in forked workers."""
+        """Begin verifying ``needed`` (full numbers in the lock) in forked workers, once."""
+        if self._started:
+            return
+        self._started = True
         numbers = sorted(n for n in set(needed) if n in self.lock.papers
                          and self.lock.known_report(n) is None)
         workers = _workers(len(numbers))

@@ -119,6 +119,7 @@ def test_check_verifies_only_the_papers_the_file_uses(tmp_path: Path,
 
     monkeypatch.setattr(check_module, "verify_evidence", counting)
     monkeypatch.setattr(check_module, "_workers", lambda count: 1)
+    monkeypatch.setattr(check_module, "EARLY_VERIFY_LIMIT", 100)  # the padding is over it
     lock = load_lock(lock_path)
     result = check_module.check_bib(bib, bib.read_bytes(), lock, lock_path,
                                     check_module.FieldNames(), REGISTRY,
