@@ -44,8 +44,9 @@ from xml.parsers import expat
 
 from .atomic import write_atomic
 from .derive import CATEGORY_RE, ArxivMetadata, check_arxiv_id
-from .errors import ArxivMetadataError, FetchError, PithBibError, UsageError
+from .errors import ArxivMetadataError, FetchError, FileReadError, PithBibError, UsageError
 from .mirrors import user_agent
+from .safe_read import read_regular_file
 from .strict_json import load_json
 
 ARXIV_API = "https://export.arxiv.org"
@@ -479,14 +480,18 @@ class FileMetadataStore:
         return self.root / (check_arxiv_id(arxiv_id).replace("/", "_") + ".json")
 
     def get(self, arxiv_id: str) -> ArxivMetadata | None:
+        """The stored metadata; anything unreadable, oversized or odd counts as absent.
+
+        Read like every file that could be planted: a regular file only (never a
+        FIFO or a device), bounded by the bytes read, strict JSON.
+        """
         try:
-            path = self._path(arxiv_id)
-            if path.stat().st_size > MAX_STORED_BYTES:
+            data = read_regular_file(self._path(arxiv_id), MAX_STORED_BYTES)
+            if data is None:
                 return None
-            meta = ArxivMetadata.from_json(load_json(path.read_bytes(),
-                                                     max_bytes=MAX_STORED_BYTES,
+            meta = ArxivMetadata.from_json(load_json(data, max_bytes=MAX_STORED_BYTES,
                                                      what="stored arXiv metadata"))
-        except (OSError, ValueError):  # ArxivMetadataError is a ValueError
+        except (OSError, ValueError, FileReadError):  # ArxivMetadataError is a ValueError
             return None
         return meta if meta.id == arxiv_id else None
 

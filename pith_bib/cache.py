@@ -39,7 +39,8 @@ Guarantees:
   inside the cache's own folder are refused, and ``clear`` removes only that
   folder, only when it carries the marker.
 * A stored verdict is reused only when it is bound to the evidence it was
-  computed from (``verdict_sha256 = sha256(evidence_sha256 || report)``, and
+  computed from (an HMAC over the evidence hash and the report, under a key kept
+  outside the cache: :mod:`pith_bib.verdict_key`), and
   what the evidence says — pith number, arXiv id and version, title, authors —
   equals what the report claims), carries every field of today's report, and
   every key that produced it is still pinned. Anything else: the caller
@@ -71,6 +72,7 @@ from .lock import EncodedEvidence
 from .policy import status_rank
 from .report import VerificationReport
 from .trust import TrustRoot
+from .verdict_key import bind, bound
 
 CACHE_ENV = "PITH_BIB_CACHE_DIR"
 LAYOUT = "v2"
@@ -188,10 +190,6 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _verdict_sha(evidence_sha: str, report_text: str) -> str:
-    return _sha((evidence_sha + report_text).encode("utf-8"))
-
-
 def _text(raw: bytes) -> str:
     """SQLite TEXT as str; invalid UTF-8 becomes U+FFFD, so no hash over it matches."""
     return raw.decode("utf-8", "replace")
@@ -269,13 +267,17 @@ def _unlink_quietly(path: Path | str) -> None:
 
 # -- verdict checks ------------------------------------------------------------------
 def _paper_of(event: Any) -> tuple[Any, Any]:
-    """(title, authors_text) as the evidence's title event states them; None when absent."""
+    """(title, authors_text) as the evidence's title event states them; None when absent.
+
+    Authors count only from a signed event, as the verifier reports them.
+    """
     if event is None:
         return None, None
     paper = event["payload"]["graph_snapshot"]["paper"]
     title, authors = paper.get("title"), paper.get("authors_text")
+    signed = "signature" in event
     return (title if isinstance(title, str) else None,
-            authors if isinstance(authors, str) else None)
+            authors if signed and isinstance(authors, str) else None)
 
 
 def _evidence_says(report: VerificationReport, evidence: Any) -> bool:
@@ -320,7 +322,7 @@ def _check_verdict(row: Sequence[Any], trust: TrustRoot) -> tuple[Verdict | None
     """(the verdict if it may be reused, whether the evidence bytes were damaged)."""
     pith_id, sha, kind, status, count, built_at, text, evidence_sha, binding, raw = row
     if not isinstance(text, str) or not isinstance(evidence_sha, str) or \
-            binding != _verdict_sha(evidence_sha, text):
+            not bound(binding, evidence_sha, text):
         return None, False
     if not isinstance(raw, bytes) or len(raw) > MAX_EVIDENCE_BYTES:
         return None, raw is not None
@@ -349,8 +351,7 @@ def _entry(data: bytes, report: VerificationReport, evidence: EncodedEvidence) -
     evidence_bytes = evidence.encode("utf-8")
     evidence_sha = _sha(evidence_bytes)
     text = canonical_text(report.to_dict())
-    return _Entry(record, data, text, evidence_bytes, evidence_sha,
-                  _verdict_sha(evidence_sha, text))
+    return _Entry(record, data, text, evidence_bytes, evidence_sha, bind(evidence_sha, text))
 
 
 def _record_of(pith_id: str, row: Sequence[Any]) -> CachedRecord | None:
@@ -449,19 +450,27 @@ class Cache:
     def _open(self, create: bool) -> tuple[sqlite3.Connection, tuple[int, int]] | None:
         for suffix in ("", "-wal", "-shm"):
             _refuse_link(f"{self.path}{suffix}")
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | (os.O_CREAT if create else 0)
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | \
+            (os.O_CREAT if create else 0)
         try:
             fd = os.open(self.path, flags, 0o600)  # we create the file: 0600, not SQLite's 0644
         except FileNotFoundError:
             if create:
                 raise
             return None
+        except IsADirectoryError:
+            raise CacheError(f"cache {self.path} is not a file; refusing to use it") from None
         try:
             info = os.fstat(fd)
         finally:
             os.close(fd)
-        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_SECONDS,
-                               isolation_level=None)
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or mislead SQLite
+            raise CacheError(f"cache {self.path} is not a regular file; refusing to use it")
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_SECONDS,
+                                   isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _cache_error(self.path, exc) from None
         conn.text_factory = _text  # a tampered row must not turn a read into an error
         return conn, (info.st_dev, info.st_ino)
 

@@ -8,9 +8,12 @@ a document does, so it is stored in the user cache under the mirror's real path,
 with a signature of every document file's (name, size, mtime, inode): any
 added, removed or rewritten document gives another signature and a rebuild.
 
-The stored index is a hint like every alias (each candidate is verified), so a
-damaged or edited store costs at most a rebuild: it is read with the bounded
-strict reader and anything unexpected is ignored.
+The stored index is a hint like every alias (each candidate is verified), and it
+is authenticated with the user's verdict key (kept outside the cache,
+:mod:`pith_bib.verdict_key`), so an edited or planted store is simply rebuilt:
+it could otherwise steer lookups to other documents and turn good entries
+``invalid``. It is read with the bounded strict reader; anything unexpected is
+ignored.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from .canonical import canonical_text
 from .errors import JsonFormatError, PithBibError
 from .safe_read import read_regular_file
 from .strict_json import load_json
+from .verdict_key import bind, bound
 
 FORMAT = "pith-bib-local-mirror-index-1"
-MAX_STORE_BYTES = 64 * 1024 * 1024
+MAX_STORE_BYTES = 16 * 1024 * 1024  # room for about 250,000 documents
 DOCUMENT_NAMES = ("bundle.json", "state.json")
+MAX_IDS_PER_ALIAS = 4  # as many candidates as one alias answer may name
 Index = dict[tuple[str, str], list[str]]
 
 
@@ -64,20 +69,24 @@ class DocumentIndexStore:
         except (PithBibError, JsonFormatError):
             return None
         if not isinstance(stored, dict) or stored.get("format") != FORMAT or \
-                stored.get("signature") != sig or not isinstance(stored.get("aliases"), list):
+                stored.get("signature") != sig or not isinstance(stored.get("aliases"), list) \
+                or not bound(stored.get("mac"), sig, canonical_text(stored["aliases"])):
             return None
         index: Index = {}
         for row in stored["aliases"]:
             if isinstance(row, list) and len(row) == 3 and all(isinstance(x, str) for x in
                                                                 row[:2]) \
                     and isinstance(row[2], list) and all(isinstance(x, str) for x in row[2]):
-                index[(row[0], row[1])] = row[2]
+                index[(row[0], row[1])] = row[2][:MAX_IDS_PER_ALIAS]
         return index
 
     def save(self, root: Path, sig: str, index: Index) -> None:
         """Best effort: the cache is an optimisation, so a failure to store is ignored."""
         rows = [[kind, value, ids] for (kind, value), ids in sorted(index.items())]
-        data = canonical_text({"format": FORMAT, "signature": sig, "aliases": rows})
+        mac = bind(sig, canonical_text(rows))
+        if not mac:
+            return  # without the key a stored index could not be trusted: do not keep one
+        data = canonical_text({"format": FORMAT, "signature": sig, "aliases": rows, "mac": mac})
         try:
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             write_atomic(self._path(root), data.encode("utf-8"), mode=0o600)

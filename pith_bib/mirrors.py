@@ -304,7 +304,13 @@ class LocalMirror:
             except UnicodeDecodeError:
                 self._note_bad(f"{visible_path(self.root / alias_path(kind, value))}: "
                                "not UTF-8 text")
-        return _first_candidates(found + self._index_numbers(kind, value))
+        found = _first_candidates(found + self._index_numbers(kind, value))
+        if not found and self.bad_files:
+            # One bad file costs only itself, but it may have been the answer: a mirror
+            # with unreadable files cannot say cleanly that it has nothing.
+            raise FetchError(f"{self.label}: no answer for {kind} {value}, but "
+                             f"{self.bad_files} file(s) in the mirror could not be read")
+        return found
 
     def _index_numbers(self, kind: str, value: str) -> list[str]:
         """The index's answer; a bad index costs this lookup and is reported once."""

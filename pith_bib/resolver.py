@@ -189,7 +189,18 @@ class Resolver:
 
         self._each(work, pending)
         self._derive_missing(pending, results)
+        self._note_bad_mirror_files()
         return [_for_query(results[q.key], q) for q in items]
+
+    def _note_bad_mirror_files(self) -> None:
+        """Name the unreadable files of local mirrors once per run (they are never silent)."""
+        for mirror in self.mirrors:
+            bad = getattr(mirror, "bad_file_warnings", None)
+            if bad and not getattr(mirror, "_warned", False):
+                mirror._warned = True  # type: ignore[attr-defined]
+                count = getattr(mirror, "bad_files", len(bad))
+                self.warnings.append(f"{mirror.label}: {count} unreadable file(s), e.g. "
+                                     + "; ".join(bad[:3]))
 
     def _each(self, work: Callable[[Query], None], queries: list[Query]) -> None:
         if self.jobs == 1 or len(queries) <= 1:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from pith_bib import TrustRoot, verify_document
+from pith_bib import TrustRoot, verdict_key, verify_document
 from pith_bib import cache as cache_module
 from pith_bib.cache import DB_NAME, FOLDER_NAME, MARKER_NAME, Cache
 from pith_bib.canonical import canonical_text
@@ -259,7 +259,9 @@ def _rebind(conn: sqlite3.Connection, report: dict[str, Any] | None = None,
         conn.execute("INSERT INTO evidence VALUES (?, ?)", (evidence_sha, evidence))
     if report is not None:
         text = canonical_text(report)
-    binding = hashlib.sha256((evidence_sha + text).encode()).hexdigest()
+    # An attacker who also holds this user's verdict key (the worst case): only the
+    # re-derivation from the evidence stands between them and a reused verdict.
+    binding = verdict_key.bind(evidence_sha, text)
     conn.execute("UPDATE records SET report = ?, evidence_sha256 = ?, verdict_sha256 = ?",
                  (text, evidence_sha, binding))
 
@@ -267,6 +269,28 @@ def _rebind(conn: sqlite3.Connection, report: dict[str, Any] | None = None,
 def _stored_report(root: Path) -> dict[str, Any]:
     with database(root) as conn:
         return json.loads(conn.execute("SELECT report FROM records").fetchone()[0])
+
+
+def test_a_consistent_forgery_without_the_key_is_not_reused(tmp_path: Path) -> None:
+    """Evidence and report forged to agree (other authors), bound by a plain hash as
+    anyone who can write the cache could compute it: never reused."""
+    cache = seeded(tmp_path)
+    report = _stored_report(tmp_path)
+    with database(tmp_path) as conn:
+        (raw,) = conn.execute("SELECT data FROM evidence").fetchone()
+        evidence = json.loads(raw)
+        paper = evidence["title_event"]["payload"]["graph_snapshot"]["paper"]
+        paper["authors_text"] = report["authors"] = "John Smith, Jane Doe"
+        forged = canonical_text(evidence).encode()
+        evidence_sha = hashlib.sha256(forged).hexdigest()
+        text = canonical_text(report)
+        conn.execute("DELETE FROM evidence")
+        conn.execute("INSERT INTO evidence VALUES (?, ?)", (evidence_sha, forged))
+        conn.execute("UPDATE records SET report = ?, evidence_sha256 = ?, verdict_sha256 = ?",
+                     (text, evidence_sha,
+                      hashlib.sha256((evidence_sha + text).encode()).hexdigest()))
+    assert cache.get_verdict(SEED_ID, REGISTRY) is None
+    assert cache.verdicts([SEED_ID], REGISTRY) == {}
 
 
 def test_rebinding_an_unchanged_verdict_keeps_it_usable(tmp_path: Path) -> None:

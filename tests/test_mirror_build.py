@@ -26,7 +26,7 @@ import pytest
 from pith_bib.alias_index import INDEX_PATH, MAX_INDEX_LINE, lookup_index
 from pith_bib.cli_mirror import add_parser, run
 from pith_bib.derive import ArxivMetadata, derive_pith_number
-from pith_bib.errors import FileReadError, UsageError
+from pith_bib.errors import FetchError, FileReadError, UsageError
 from pith_bib.mirror_build import MAX_LINE_BYTES, IndexWriter, build_mirror, snapshot_metadata
 from pith_bib.mirrors import LocalMirror
 
@@ -294,11 +294,22 @@ def test_unsorted_index_misses_but_never_answers_wrongly(
     assert answered < len(expected)  # the disorder did cost lookups: the test bites
 
 
+def answer(mirror: LocalMirror, kind: str, value: str) -> list[str] | str:
+    """The lookup's answer, or "unreadable": a mirror with a bad file cannot say "nothing"."""
+    try:
+        return mirror.lookup(kind, value)
+    except FetchError as exc:
+        assert "could not be read" in str(exc)
+        return "unreadable"
+
+
 def _lookup_all(root: Path, expected: dict[str, tuple[str, int]]) -> LocalMirror:
     mirror = LocalMirror(root)
     for ident, (number, latest) in list(expected.items())[::37]:
-        assert mirror.lookup("arxiv", ident) in ([], [number])
-        assert mirror.lookup("arxiv_version", f"{ident}v{latest}") in ([], [number])
+        # no wrong answer, ever: the right one, none (an empty index), or "unreadable"
+        assert answer(mirror, "arxiv", ident) in ("unreadable", [], [number])
+        assert answer(mirror, "arxiv_version", f"{ident}v{latest}") in ("unreadable", [],
+                                                                         [number])
     return mirror
 
 
@@ -351,8 +362,8 @@ def test_an_index_that_is_not_a_regular_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "aliases").mkdir()
     os.mkfifo(tmp_path / INDEX_PATH)  # opening it blocking would hang forever
     mirror = LocalMirror(tmp_path)
-    assert mirror.lookup("arxiv", "0704.00001") == []
-    assert mirror.lookup("arxiv", "0704.00002") == []
+    assert answer(mirror, "arxiv", "0704.00001") == "unreadable"
+    assert answer(mirror, "arxiv", "0704.00002") == "unreadable"
     assert mirror.bad_files == 1 and "FIFO" in mirror.bad_file_warnings[0]
     assert stat.S_ISFIFO(os.stat(tmp_path / INDEX_PATH).st_mode)
 
@@ -365,7 +376,7 @@ def test_an_index_linking_outside_the_mirror_is_refused(tmp_path: Path) -> None:
     (root / INDEX_PATH).symlink_to(outside)
     with pytest.raises(FileReadError):
         lookup_index(root / INDEX_PATH, "arxiv", "0704.00001", within=root)
-    assert LocalMirror(root).lookup("arxiv", "0704.00001") == []
+    assert answer(LocalMirror(root), "arxiv", "0704.00001") == "unreadable"
 
 
 def test_keys_that_no_index_line_can_hold_are_never_searched(tmp_path: Path) -> None:

@@ -335,7 +335,9 @@ def hostile_mirror(tmp_path: Path) -> Path:
 def test_bad_files_cost_only_themselves(hostile_mirror: Path) -> None:
     mirror = LocalMirror(hostile_mirror)
     assert finishes(mirror.lookup, "arxiv", "2102.00001") == [f"pith:{PID}"]
-    assert finishes(mirror.lookup, "arxiv", "2102.00002") == []
+    # the bad files cost only themselves, but a mirror holding them cannot say "nothing"
+    unknown = finishes(mirror.lookup, "arxiv", "2102.00002")
+    assert isinstance(unknown, FetchError) and "could not be read" in str(unknown)
     assert mirror.bad_files == 6
     warnings = "\n".join(mirror.bad_file_warnings)
     assert len(mirror.bad_file_warnings) == 5
