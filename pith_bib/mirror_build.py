@@ -163,6 +163,8 @@ def open_snapshot(path: Path) -> Iterator[tuple[BinaryIO, BinaryIO, int]]:
     """``(lines stream, raw file, raw size)``; gzip is recognised by its magic bytes."""
     with contextlib.ExitStack() as stack:
         try:
+            if not stat.S_ISREG(os.stat(path).st_mode):  # /dev/zero never ends; a FIFO blocks
+                raise UsageError(f"{path}: the snapshot must be a regular file")
             raw = stack.enter_context(open(path, "rb"))
             size = os.fstat(raw.fileno()).st_size
             magic = raw.read(2)

@@ -94,3 +94,9 @@ def test_a_restored_cache_from_elsewhere_holds_no_reusable_verdict(tmp_path: Pat
         if env_before is not None:
             os.environ["PITH_BIB_DATA_DIR"] = env_before
         verdict_key.verdict_key.cache_clear()
+
+
+def test_mirror_build_refuses_a_snapshot_that_is_not_a_regular_file(tmp_path: Path) -> None:
+    done = run_cli("mirror", "build", "--arxiv-snapshot", "/dev/zero", str(tmp_path / "out"),
+                   cache=tmp_path / "cache", timeout=60)
+    assert done.returncode == 2 and "must be a regular file" in done.stderr
