@@ -22,6 +22,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
+from tests.loopback import LoopbackServer
+
 FAULTS = ("entity_bomb", "huge", "truncated", "wrong_id", "retry_after", "trickle")
 HUGE_BYTES = 100 * 1024 * 1024
 
@@ -128,7 +130,7 @@ def oai_error(identifier: str) -> bytes:
 """.encode()
 
 
-class ArxivFake:
+class ArxivFake(LoopbackServer):
     def __init__(self, papers: list[FakePaper] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.papers = {p.id: p for p in papers or []}
@@ -151,29 +153,8 @@ class ArxivFake:
                     return ident, self.faults[ident].popleft()
         return None
 
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> ArxivFake:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> ArxivFake:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
     # -- answers ------------------------------------------------------------------
     def answer(self, path: str, query: dict[str, list[str]]) -> tuple[list[str], Callable]:

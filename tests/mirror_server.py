@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.loopback import LoopbackServer
+
 
 @dataclass
 class Fault:
@@ -29,7 +31,7 @@ class Fault:
     chunked_size: int | None = None  # send this many bytes with no Content-Length
 
 
-class MirrorServer:
+class MirrorServer(LoopbackServer):
     def __init__(self, latency: float = 0.0) -> None:
         self.latency = latency
         self.files: dict[str, tuple[bytes, str]] = {}
@@ -54,31 +56,8 @@ class MirrorServer:
             self.faults[path].extend(faults)
 
     # -- lifecycle -----------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> MirrorServer:
-        handler = _make_handler(self)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> MirrorServer:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
 
 def _make_handler(state: MirrorServer) -> type[BaseHTTPRequestHandler]:

@@ -28,6 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.loopback import LoopbackServer
+
 API_KEY = "FakeKey0123456789abcdefg"
 LIBRARY = "users/4242"
 
@@ -61,7 +63,7 @@ class Logged:
     count: int = 0  # objects in a POST
 
 
-class FakeZotero:
+class FakeZotero(LoopbackServer):
     def __init__(self, library: str = LIBRARY, api_key: str = API_KEY,
                  latency: float = 0.0) -> None:
         self.library = library
@@ -102,29 +104,8 @@ class FakeZotero:
             return [r for r in self.log if method is None or r.method == method]
 
     # -- lifecycle -----------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> FakeZotero:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeZotero:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
     # -- request handling (called with the lock held) ---------------------------------
     def handle_get(self, parts: list[str], query: dict[str, list[str]]
