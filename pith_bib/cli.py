@@ -182,11 +182,21 @@ def cmd_cache(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+MAX_INPUT_BYTES = 256 * 1024 * 1024  # far beyond any bibliography; bounds a hostile one
+
+
 def _read_bib(name: str) -> bytes:
+    """The input's bytes: a regular file only (a FIFO or /dev/zero would block or never end)."""
+    from .errors import FileReadError
+    from .safe_read import read_regular_file
+
     try:
-        return Path(name).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        data = read_regular_file(name, MAX_INPUT_BYTES)
+    except FileReadError as exc:
+        raise UsageError(f"cannot read: {exc}") from None
+    if data is None:
+        raise UsageError(f"{clean(name)}: cannot read: No such file or directory")
+    return data
 
 
 def _summary_line(path: Any, outcomes: list[Any]) -> str:

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from .atomic import write_atomic
 from .canonical import canonical_text
-from .errors import JsonFormatError, LockFileError
+from .errors import FileReadError, JsonFormatError, LockFileError
 from .policy import record_aliases
+from .safe_read import read_regular_file
 from .strict_json import MAX_DEPTH, load_json
 
 if TYPE_CHECKING:
@@ -163,12 +164,12 @@ def load_lock(path: Path, known: Callable[[list[str]], KnownEvidence] | None = N
     strictly as the whole file otherwise is. Why: parsing ten megabytes of
     evidence that the cache has already vouched for was a third of a warm run.
     """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    try:  # a lock can come from a repository: never a FIFO, a device or an endless read
+        data = read_regular_file(path, MAX_LOCK_BYTES)
+    except FileReadError as exc:
+        raise LockFileError(str(exc)) from None
+    if data is None:
         return None
-    except OSError as exc:
-        raise LockFileError(f"{path}: {exc.strerror or exc}") from None
     if known is not None:
         lines = _canonical_lines(data)
         if lines is not None:

@@ -100,3 +100,22 @@ def test_mirror_build_refuses_a_snapshot_that_is_not_a_regular_file(tmp_path: Pa
     done = run_cli("mirror", "build", "--arxiv-snapshot", "/dev/zero", str(tmp_path / "out"),
                    cache=tmp_path / "cache", timeout=60)
     assert done.returncode == 2 and "must be a regular file" in done.stderr
+
+
+@pytest.mark.parametrize("which", ["bib-zero", "bib-fifo", "lock-zero", "lock-fifo"])
+def test_inputs_that_are_not_regular_files_are_one_error_line(tmp_path: Path,
+                                                              which: str) -> None:
+    """A .bib or lock committed as a /dev/zero symlink, or a FIFO: never blocks or eats memory."""
+    bib = copy_sample("zotero-biblatex.bib", tmp_path)
+    target = bib if which.startswith("bib") else tmp_path / "zotero-biblatex.pith-lock.json"
+    target.unlink(missing_ok=True)
+    if which.endswith("zero"):
+        target.symlink_to("/dev/zero")
+    else:
+        os.mkfifo(target)
+    for command in ("check", "annotate"):
+        done = run_cli(command, "--offline", "--mirror", str(SAMPLE_MIRROR), str(bib),
+                       cache=tmp_path / "cache", timeout=60)
+        assert done.returncode == 2, done.stderr
+        (line,) = done.stderr.strip().splitlines()
+        assert "not a regular file" in line
