@@ -1,8 +1,12 @@
 """Parsing, and parsing plus editing, of the largest corpus file against pybtex.
 
-Run: python benchmarks/bench_bibfile.py [FILE] [--repeat 3]
+Run: python benchmarks/bench_bibfile.py [FILE] [--repeat 3] [--hostile]
 Default FILE: ../shared/corpora/zbb-import/Unabbreviate_on_import_1436-3.bib (7,166 entries).
 The bar: pith-bib's parse + edit takes at most a quarter of pybtex's parse time.
+
+``--hostile`` instead times inputs built to make a scanner slow (long runs of
+braces, quotes, blanks and '@'s, one-line files) at 0.2 and 1 MB: a linear
+scan takes about five times as long for the larger one, a quadratic one 25.
 """
 
 from __future__ import annotations
@@ -23,11 +27,42 @@ DEFAULT = (Path(__file__).resolve().parents[2] / "shared" / "corpora" / "zbb-imp
 PITH = "pith:2018:DM6GBYSNJHDMWLODXZBVEPYJHJ"
 
 
+HOSTILE = {  # name: (repeated unit, prefix, suffix)
+    "'{' run": (b"{", b"", b""),
+    "'@a{k,' on one line": (b"@a{k,", b"", b""),
+    "'@a{k,' lines": (b"@a{k,\n", b"", b""),
+    "'@' run": (b"@", b"", b""),
+    "'x@' run": (b"x@", b"", b""),
+    "quotes in a value": (b'"', b'@a{k, t = "', b""),
+    "blanks in a field": (b" ", b"@a{k, t", b"="),
+    "'{' in a value": (b"{", b"@a{k, t = ", b""),
+    "'#' parts": (b" # a", b"@a{k, t = a", b"}"),
+    "blanks before an entry": (b"\t", b"", b"@a{k,}"),
+    "entries on one line": (b"@a{k, t = {x}}", b"", b""),
+    "CR-only entries": (b"@a{k,\r t = {x}}\r", b"", b""),
+}
+
+
+def hostile(repeat: int) -> None:
+    """Seconds per parse of each hostile input at 0.2 MB and 1 MB, and their ratio."""
+    for name, (unit, prefix, suffix) in HOSTILE.items():
+        times = []
+        for size in (200_000, 1_000_000):
+            data = prefix + unit * (size // len(unit)) + suffix
+            times.append(best_of(repeat, lambda data=data: parse(data)))
+        print(f"{name:26} {times[0]:7.3f} s  {times[1]:7.3f} s  x{times[1] / times[0]:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("file", nargs="?", type=Path, default=DEFAULT)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--hostile", action="store_true",
+                        help="time inputs built to make a scanner slow, not FILE")
     args = parser.parse_args()
+    if args.hostile:
+        hostile(args.repeat)
+        return
     data = args.file.read_bytes()
 
     def ours_parse() -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.timing import best_of
+from benchmarks.timing import best_of, byte_compile
 from pith_bib.publish import build_bundle, document_bytes
 from tests.cli_support import ROOT, trust_args
 from tests.mirror_server import MirrorServer
@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05)
     args = parser.parse_args()
     counts = sorted(int(c) for c in args.counts.split(","))
+    byte_compile(Path(__file__).resolve().parents[1] / "pith_bib")
     key = fixed_key(99)
     server = MirrorServer(latency=args.latency)
     numbers = []

@@ -26,9 +26,10 @@ work is bounded by :data:`MAX_FIELD_CHARS`, :data:`MAX_NAMES` and friends.
 from __future__ import annotations
 
 import enum
+import importlib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -105,22 +106,173 @@ def decode_latex(raw: str) -> str:
     """Unicode for one LaTeX name, braces kept (they still group words).
 
     The ``ulatex`` codec costs about 50 µs a name, so it only runs when there is
-    a backslash. It leaves some forms alone (``\\'{\\i}``, unknown macros); those
-    are reduced by hand: an accent command is dropped (accents are folded away
-    anyway), a letter macro (``\\ss``, ``\\o``) becomes its letters.
+    a backslash, and then by :func:`_ulatex` (the same decoding, faster). It
+    leaves some forms alone (``\\'{\\i}``, unknown macros); those are reduced by
+    hand: an accent command is dropped (accents are folded away anyway), a
+    letter macro (``\\ss``, ``\\o``) becomes its letters.
     """
     if "\\" not in raw:
         return raw
-    try:
-        text = decode_ulatex(raw)
-    except Exception:  # the codec's failure modes on hostile input are not documented
-        text = raw
+    return _drop_leftovers(_ulatex(raw))
+
+
+def _decode_latex_reference(raw: str) -> str:
+    """:func:`decode_latex` through the codec itself, kept to test the quick route against."""
+    if "\\" not in raw:
+        return raw
+    return _drop_leftovers(_ulatex_by_codec(raw))
+
+
+def _drop_leftovers(text: str) -> str:
     if "\\" in text:
         text = _LEFTOVER_COMMAND_RE.sub(_drop_command, text)
         text = _LEFTOVER_SYMBOL_RE.sub(_drop_symbol, text)
     return text
 
 
+def _ulatex_by_codec(raw: str) -> str:
+    try:
+        return decode_ulatex(raw)
+    except Exception:  # the codec's failure modes on hostile input are not documented
+        return raw
+
+
+_CodecToken = tuple[str, str]  # (latexcodec token name, text)
+
+
+class _Node:
+    """A reverse trie of latexcodec's keys: children by token, from a key's last token back."""
+
+    __slots__ = ("children", "text")
+
+    def __init__(self) -> None:
+        self.children: dict[_CodecToken, _Node] = {}
+        self.text: str | None = None  # the translation of the key ending here
+
+
+@dataclass(frozen=True)
+class _UlatexTables:
+    lexer: re.Pattern[str]
+    trie: _Node
+    max_length: int
+
+
+_ULATEX_TABLES: list[_UlatexTables | None] = []  # built on first use
+
+
+def _ulatex_tables() -> _UlatexTables | None:
+    """latexcodec's own lexer pattern and translation table, the table as a reverse trie.
+
+    None when that latexcodec does not expose them as 3.x does (the codec then
+    decodes everything).
+    """
+    if not _ULATEX_TABLES:
+        tables = None
+        try:
+            lexer = importlib.import_module("latexcodec.lexer").LatexLexer.regexp
+            table = importlib.import_module("latexcodec.codec")._LATEX_UNICODE_TABLE
+            trie = _Node()
+            for key, text in table.unicode_map.items():
+                node = trie
+                for token in reversed(key):
+                    node = node.children.setdefault((token.name, token.text), _Node())
+                node.text = text
+            tables = _UlatexTables(lexer, trie, int(table.max_length))
+        except (ImportError, AttributeError, TypeError, ValueError):
+            tables = None
+        _ULATEX_TABLES.append(tables)
+    return _ULATEX_TABLES[0]
+
+
+def _ulatex(raw: str) -> str:
+    """``codecs.decode(raw, "ulatex")`` as the codec computes it, about ten times faster.
+
+    Why it is the same: it runs latexcodec's own lexer pattern, the same
+    space/newline/comment state machine (``LatexIncrementalLexer.get_tokens``),
+    and the same rule for translation (``LatexIncrementalDecoder.get_unicode_tokens``:
+    after each token, the longest table key that ends the buffer of untranslated
+    tokens wins; the buffer is flushed at the table's longest key); control words
+    are written back with a space, as ``decode_token`` does. The codec is slow
+    for its generators and named tuples, not its rules. A lone trailing
+    backslash (the codec's strict error) goes to the codec itself.
+    """
+    tables = _ulatex_tables()
+    if tables is None:
+        return _ulatex_by_codec(raw)
+    tokens = _ulatex_tokens(raw, tables.lexer)
+    if tokens is None:
+        return _ulatex_by_codec(raw)
+    return _translate_tokens(tokens, tables)
+
+
+def _ulatex_tokens(raw: str, lexer: re.Pattern[str]) -> list[_CodecToken] | None:
+    """latexcodec's token stream (spaces after control sequences skipped, newlines folded)."""
+    tokens: list[_CodecToken] = []
+    state = "N"  # start of line, skipping spaces, middle of line
+    for match in lexer.finditer(raw):
+        kind = match.lastgroup or "unknown"
+        if kind == "space":
+            if state != "M":
+                continue
+            state = "S"
+        elif kind in ("control_word", "control_symbol"):
+            state = "S"
+        elif kind == "newline":
+            if state == "M":
+                tokens.append(("space", " "))
+            elif state == "N":
+                tokens.append(("control_word", "\\par"))
+            state = "N"
+            continue
+        elif kind == "comment":
+            state = "S"
+            continue
+        elif kind == "unknown":
+            return None
+        else:  # chars, math shift, parameter, control symbols that keep spaces
+            state = "M"
+        tokens.append((kind, match.group()))
+    return tokens
+
+
+def _translate_tokens(tokens: list[_CodecToken], tables: _UlatexTables) -> str:
+    out: list[str] = []
+    buffer: list[_CodecToken] = []
+    ends = tables.trie.children
+    for token in tokens:
+        buffer.append(token)
+        if token not in ends:  # no key ends with it: nothing can match
+            size = 0
+        else:
+            size, text = _longest_key(buffer, tables.trie)
+        if size:
+            out.extend(_token_text(t) for t in buffer[:-size])
+            out.append(text)
+            buffer.clear()
+        while len(buffer) >= tables.max_length:
+            out.append(_token_text(buffer.pop(0)))
+    out.extend(_token_text(t) for t in buffer)
+    return "".join(out)
+
+
+def _longest_key(buffer: list[_CodecToken], trie: _Node) -> tuple[int, str]:
+    """The length and translation of the longest key ending the buffer (0 for none)."""
+    node: _Node | None = trie
+    size, text = 0, ""
+    for depth in range(len(buffer) - 1, -1, -1):
+        node = node.children.get(buffer[depth])
+        if node is None:
+            break
+        if node.text is not None:
+            size, text = len(buffer) - depth, node.text
+    return size, text
+
+
+def _token_text(token: _CodecToken) -> str:
+    return token[1] + " " if token[0] == "control_word" else token[1]
+
+
+@lru_cache(maxsize=16384)
 def plain_name(raw: str) -> str:
     """A name fit to show: LaTeX decoded, braces dropped, ties and runs of space collapsed."""
     text = decode_latex(raw).replace("{", "").replace("}", "").replace("~", " ")
@@ -135,6 +287,31 @@ def fold_tokens(text: str) -> tuple[str, ...]:
     gives ``haussmann``; hyphens and dots separate words (``Alonso-Monsalve``
     is ``alonso monsalve`` either way); apostrophes join (``d'Enterria``).
     """
+    if text.isascii() and "\\" not in text:
+        return _fold_ascii(text)
+    return _fold_tokens_general(text)
+
+
+_ASCII_FOLD = {code: " " for code in range(128) if not chr(code).isalnum()} | dict.fromkeys(
+    map(ord, "{}'`"))
+
+
+def _fold_ascii(text: str) -> tuple[str, ...]:
+    """:func:`_fold_tokens_general` for ASCII text with no control sequence.
+
+    Why it is the same: braces and the two apostrophes are deleted by both; on
+    ASCII ``casefold`` is ``lower`` and ``[\\W_]`` is every character but a letter
+    or digit, which the table turns into a space; the German rule needs two
+    adjacent letters, so it never spans the space between words.
+    """
+    folded = text.lower().translate(_ASCII_FOLD)
+    if "ae" in folded or "oe" in folded or "ue" in folded:
+        folded = _GERMAN_RE.sub(r"\1", folded)
+    return tuple(folded.split())
+
+
+def _fold_tokens_general(text: str) -> tuple[str, ...]:
+    """:func:`fold_tokens` for any text: leftover LaTeX, Unicode folding, transliteration."""
     text = text.replace("{", "").replace("}", "")
     if "\\" in text:
         text = _LEFTOVER_SYMBOL_RE.sub(_drop_symbol, _LEFTOVER_COMMAND_RE.sub(_drop_command, text))
@@ -166,6 +343,8 @@ _TIE_TRANS = str.maketrans({"~": " ", "\u00a0": " "})
 
 def _top_level_split(text: str, separator: str) -> list[str]:
     """Split on ``separator`` characters outside braces (``{De Vita}`` stays one word)."""
+    if len(separator) == 1 and "{" not in text and "}" not in text:
+        return text.split(separator)  # every separator is outside braces
     parts: list[str] = []
     depth = 0
     start = 0
@@ -181,8 +360,15 @@ def _top_level_split(text: str, separator: str) -> list[str]:
     return parts
 
 
+_WORD_SEPARATORS = " \t\r\n\f\v"
+_WORD_SEPARATOR_RE = re.compile(r"[ \t\r\n\f\v]")
+
+
 def _words(text: str) -> list[str]:
-    return [w for w in _top_level_split(text.translate(_TIE_TRANS), " \t\r\n\f\v") if w]
+    text = text.translate(_TIE_TRANS)
+    if "{" not in text and "}" not in text:  # every separator is outside braces
+        return [w for w in _WORD_SEPARATOR_RE.split(text) if w]
+    return [w for w in _top_level_split(text, _WORD_SEPARATORS) if w]
 
 
 def _is_suffix_word(word: str) -> bool:
@@ -202,6 +388,7 @@ def _starts_lowercase(word: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=16384)
 def parse_person(raw: str) -> PersonName:
     """``Last, First`` / ``Last, Jr., First`` / ``First von Last`` → family and given.
 
@@ -229,6 +416,8 @@ def parse_person(raw: str) -> PersonName:
 
 
 def _clean(text: str) -> str:
+    if _BARE_CHANGES.isdisjoint(text):  # nothing to drop or untie
+        return " ".join(text.split())
     return " ".join(text.replace("{", "").replace("}", "").translate(_TIE_TRANS).split())
 
 
@@ -244,6 +433,8 @@ def split_bibtex_names(field: str) -> tuple[list[str], bool]:
     truncated = len(field) > MAX_FIELD_CHARS
     if truncated:
         field = field[:MAX_FIELD_CHARS]
+    if "{" not in field and "}" not in field:
+        return _split_braceless(field, truncated)
     names: list[str] = []
     depth = 0
     start = 0
@@ -263,20 +454,47 @@ def split_bibtex_names(field: str) -> tuple[list[str], bool]:
     return _drop_others(names, truncated)
 
 
+def _split_braceless(field: str, truncated: bool) -> tuple[list[str], bool]:
+    """:func:`split_bibtex_names` for a field without braces: every ``and`` is at top level.
+
+    Why it is the same: with no brace, the loop's pattern finds exactly the
+    separators this one does, and ``maxsplit`` stops one separator after the
+    :data:`MAX_NAMES` th, where the loop gives up.
+    """
+    names = _AND_SPLIT_RE.split(field, maxsplit=MAX_NAMES + 1)
+    if len(names) > MAX_NAMES + 1:
+        return _drop_others(names[:MAX_NAMES], truncated=True)
+    if truncated:  # a cut field ends in a partial name: leave it out
+        names.pop()
+    return _drop_others(names, truncated)
+
+
+_AND_SPLIT_RE = re.compile(r"\s[Aa][Nn][Dd](?=\s)")
+_ET_AL_ENDINGS = tuple(a + el + dot for a in "aA" for el in "lL" for dot in ("", "."))
+_BARE_CHANGES = frozenset("{}~\u00a0")
+
+
 def _drop_others(names: list[str], truncated: bool) -> tuple[list[str], bool]:
     kept: list[str] = []
     for name in names:
         stripped = " ".join(name.split())  # ties stay: "\\~n" is an accent, not a space
-        bare = " ".join(stripped.translate(_TIE_TRANS).strip("{}").split()).casefold()
+        if _BARE_CHANGES.isdisjoint(stripped):  # then the line below changes nothing but case
+            bare = stripped.casefold()
+        else:
+            bare = " ".join(stripped.translate(_TIE_TRANS).strip("{}").split()).casefold()
         if not bare:
             continue
         if bare in _OTHERS:
             truncated = True
             continue
-        shortened = _ET_AL_TAIL_RE.sub("", stripped)
-        if shortened != stripped:
-            truncated = True
-        kept.append(shortened[:MAX_NAME_CHARS])
+        # The tail pattern ends in "al" or "al." (only ASCII letters match those under
+        # IGNORECASE) and then \s*, which is empty here: split() took every \s away.
+        if stripped.endswith(_ET_AL_ENDINGS):
+            shortened = _ET_AL_TAIL_RE.sub("", stripped)
+            if shortened != stripped:
+                truncated = True
+            stripped = shortened
+        kept.append(stripped[:MAX_NAME_CHARS])
     return kept, truncated
 
 
@@ -304,20 +522,47 @@ def _strip_suffix_tokens(tokens: tuple[str, ...]) -> tuple[str, ...]:
     return tokens
 
 
+@lru_cache(maxsize=16384)
+def _signed_name(piece: str) -> tuple[str, ...]:
+    """One signed name's folded words, suffixes dropped; empty when nothing is left.
+
+    Cached because the same people sign many papers of one bibliography.
+    """
+    tokens = _strip_suffix_tokens(fold_tokens(decode_latex(piece)))
+    return tokens if tokens and tokens[-1] not in _SUFFIXES else ()
+
+
+@lru_cache(maxsize=16384)
+def _index_keys(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """Words, and trailing runs written together ("Fei-Fei" ~ "Feifei", "De Vita" ~ "DeVita").
+
+    Their order does not matter: each key's positions are appended in name order.
+    """
+    keys = set(tokens) | {"".join(tokens[i:]) for i in range(1, len(tokens) - 1)}
+    return tuple(keys)
+
+
 def _parse_signed(text: str) -> _Signed:
     """Full names of a signed list as folded words, indexed by word for quick lookup."""
+    return _index_signed(_signed_names(text))
+
+
+def _signed_names(text: str) -> tuple[tuple[str, ...], ...]:
+    """The folded words of each signed name, in list order, at most :data:`MAX_SIGNED_NAMES`."""
     names: list[tuple[str, ...]] = []
     for piece in _SIGNED_SPLIT_RE.split(text[:MAX_SIGNED_CHARS]):
-        tokens = _strip_suffix_tokens(fold_tokens(decode_latex(piece.strip()[:MAX_NAME_CHARS])))
-        if tokens and tokens[-1] not in _SUFFIXES:
+        tokens = _signed_name(piece.strip()[:MAX_NAME_CHARS])
+        if tokens:
             names.append(tokens)
             if len(names) >= MAX_SIGNED_NAMES:
                 break
+    return tuple(names)
+
+
+def _index_signed(names: tuple[tuple[str, ...], ...]) -> _Signed:
     index: dict[str, list[int]] = {}
     for position, tokens in enumerate(names):
-        # Words, and trailing runs written together ("Fei-Fei" ~ "Feifei", "De Vita" ~ "DeVita").
-        keys = set(tokens) | {"".join(tokens[i:]) for i in range(1, len(tokens) - 1)}
-        for key in keys:
+        for key in _index_keys(tokens):
             index.setdefault(key, []).append(position)
     collaborations = frozenset(i for i, t in enumerate(names) if _COLLAB_WORDS.intersection(t))
     return _Signed(tuple(names), {k: tuple(v) for k, v in index.items()}, collaborations)
@@ -335,16 +580,42 @@ class _EntryName:
     collaboration: bool
 
 
-def _entry_name(person: PersonName, display: str) -> _EntryName | None:
+@dataclass(frozen=True)
+class _EntryWords:
+    """An entry name's comparison words: :class:`_EntryName` without the display text."""
+
+    family: tuple[str, ...]
+    core: tuple[str, ...]
+    given: tuple[str, ...]
+    collaboration: bool
+
+
+@lru_cache(maxsize=16384)
+def _entry_words(person: PersonName) -> _EntryWords | None:
     family = _strip_suffix_tokens(fold_tokens(person.family[:MAX_NAME_CHARS]))
-    if not family or not any(c.isascii() and c.isalpha() for token in family for c in token):
+    if not family or not _has_latin_letter(family):
         return None  # nothing Latin to compare with arXiv's Latin-script list
     core = family
     while len(core) > 1 and core[0] in _PARTICLES:
         core = core[1:]
     given = fold_tokens(person.given[:MAX_NAME_CHARS])
     collaboration = len(family) > 1 and bool(_COLLAB_WORDS.intersection(family))
-    return _EntryName(display, family, core, given, collaboration)
+    return _EntryWords(family, core, given, collaboration)
+
+
+def _has_latin_letter(tokens: tuple[str, ...]) -> bool:
+    joined = "".join(tokens)
+    if joined.isascii():  # folded ASCII words are letters and digits only
+        return not joined.isdigit()
+    return any(c.isascii() and c.isalpha() for c in joined)
+
+
+@lru_cache(maxsize=16384)
+def _entry_name(person: PersonName, display: str) -> _EntryName | None:
+    words = _entry_words(person)
+    if words is None:
+        return None
+    return _EntryName(display, words.family, words.core, words.given, words.collaboration)
 
 
 def _contains_run(haystack: tuple[str, ...], needle: tuple[str, ...], start: int) -> bool:
@@ -465,13 +736,56 @@ def _augment(root: int, candidates: list[list[int]], owner: dict[int, int],
         found = None if entry_index == root else previous
 
 
-def _judge(names: Iterable[tuple[PersonName, str]], signed_text: str | None) -> AuthorComparison:
+def _each_name_signed(entries: Iterable[_EntryWords | None],
+                      names: tuple[tuple[str, ...], ...]) -> bool:
+    """True when every comparable entry name has a signed name of its own ending in its family name.
+
+    Then :func:`_judge`'s full matching finds every name (the usual case, decided
+    without it). Why: such a signed name passes the first test of
+    :func:`_candidates`, and with at most :data:`MAX_CANDIDATES` signed names
+    sharing its last word no cut-off there can drop it; so every entry name
+    has a distinct candidate, and :func:`_assign` (augmenting paths: a maximum
+    matching) places them all. No collaboration (it may be left out unjudged),
+    and at least one name (none is not judged).
+    """
+    by_last: dict[str, list[int]] = {}
+    for position, tokens in enumerate(names):
+        by_last.setdefault(tokens[-1], []).append(position)
+    taken: set[int] = set()
+    for entry in entries:
+        if entry is None:
+            continue
+        if entry.collaboration:
+            return False
+        core = entry.core
+        positions = by_last.get(core[-1], ())
+        if len(positions) > MAX_CANDIDATES:
+            return False
+        size = len(core)
+        for position in positions:
+            if position not in taken and names[position][-size:] == core:
+                taken.add(position)
+                break
+        else:
+            return False
+    return bool(taken)
+
+
+def _judge(persons: Sequence[PersonName], displays: Callable[[], Sequence[str]],
+           signed_text: str | None) -> AuthorComparison:
+    """The comparison; ``displays`` (the names as shown) is only asked when one may be missing."""
     if not signed_text or not signed_text.strip():
         return AuthorComparison(AuthorVerdict.NOT_JUDGED, note="no signed author list")
-    signed = _parse_signed(signed_text)
-    if not signed.tokens:
+    names = _signed_names(signed_text)
+    if not names:
         return AuthorComparison(AuthorVerdict.NOT_JUDGED, note="no signed author list")
-    entries = [e for e in (_entry_name(p, d) for p, d in names) if e is not None]
+    words = [_entry_words(person) for person in persons]
+    if _each_name_signed(words, names):
+        found = sum(w is not None for w in words)
+        return AuthorComparison(AuthorVerdict.MATCH, (), found, found)
+    signed = _index_signed(names)
+    pairs = zip(persons, displays(), strict=True)
+    entries = [e for e in (_entry_name(p, d) for p, d in pairs) if e is not None]
     candidates = [_candidates(e, signed) for e in entries]
     # A collaboration the signed list does not name is left out: arXiv often lists
     # the people (or only some of them) where a .bib says "{ATLAS Collaboration}".
@@ -509,8 +823,8 @@ def compare_authors(entry_author_field: str | None,
     if not entry_author_field or not entry_author_field.strip():
         return AuthorComparison(AuthorVerdict.NOT_JUDGED, note="no author field")
     raw_names, _truncated = split_bibtex_names(entry_author_field)
-    names = [(parse_person(raw), plain_name(raw)) for raw in raw_names]
-    return _judge(names, signed_authors_text)
+    persons = [parse_person(raw) for raw in raw_names]
+    return _judge(persons, lambda: [plain_name(raw) for raw in raw_names], signed_authors_text)
 
 
 def compare_author_names(entry_names: Sequence[PersonName],
@@ -520,12 +834,17 @@ def compare_author_names(entry_names: Sequence[PersonName],
     Names may still hold LaTeX (Better BibTeX exports do); a literal or
     collaboration name goes in ``family`` with an empty ``given``.
     """
-    names = []
+    persons = []
     for person in list(entry_names)[:MAX_NAMES]:
         family = decode_latex(person.family[:MAX_NAME_CHARS])
         given = decode_latex(person.given[:MAX_NAME_CHARS])
-        shown = plain_name(f"{family}, {given}" if given.strip() else family)
-        names.append((PersonName(family, given), shown))
-    if not names:
+        persons.append(PersonName(family, given))
+    if not persons:
         return AuthorComparison(AuthorVerdict.NOT_JUDGED, note="no author names")
-    return _judge(names, signed_authors_text)
+    return _judge(persons, lambda: [_shown(person) for person in persons], signed_authors_text)
+
+
+def _shown(person: PersonName) -> str:
+    """A structured name as :class:`AuthorComparison` shows it when missing."""
+    family, given = person.family, person.given
+    return plain_name(f"{family}, {given}" if given.strip() else family)

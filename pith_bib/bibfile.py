@@ -18,12 +18,12 @@ that starts an entry.
 from __future__ import annotations
 
 import bisect
-import gc
 import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .collector import paused_collector
 from .errors import BibDecodeError, BibEditError
 
 # Possessive quantifiers (3.11+) keep failed matches linear; on 3.10 a
@@ -54,7 +54,22 @@ _AT_RE = re.compile(r"@")
 _HEAD_RE = re.compile(r"@\s*([A-Za-z][\w\-:.+]*)\s*([{(])")
 _COMMAND_RE = re.compile(r"@\s*([A-Za-z][\w\-:.+]*)")
 _KEY_RE = re.compile(r'\s*([^\s,{}()"=#%]*)\s*')
-_RECOVERY_RE = re.compile(r"(?<![^\n\r])[ \t]*@[ \t]*[A-Za-z][\w\-:.+]*[ \t]*[{(]")
+# Where the scan resumes after a malformed entry: a line whose first non-blank
+# characters start an entry. Found from each '@' (the literal lets the regex
+# engine skip ahead) and then checked for being first on its line.
+_RECOVERY_AT_RE = re.compile(r"@[ \t]*" + _P + r"[A-Za-z][\w\-:.+]*" + _P + r"[ \t]*" + _P
+                             + r"[{(]")
+_COMMENTED_LINE_RE = re.compile(r"[ \t]*" + _P + "%")
+# The fast path's head: ``@type{key`` and the spaces after the key, in one match
+# (the name and key runs are maximal in _HEAD_RE/_KEY_RE too, so the possessive
+# forms match the same text).
+_ENTRY_HEAD_RE = re.compile(r"@\s*" + _P + r"([A-Za-z][\w\-:.+]*" + _P + r")\s*" + _P
+                            + r"([{(])\s*" + _P + r'([^\s,{}()"=#%]*' + _P + r")\s*" + _P)
+# _FIELD_RE with the unused groups dropped and the separating comma taken along
+# (group 3, which takes part in the match exactly when the field is followed by
+# ','; an optional tail never changes the match before it).
+_FIELD_COMMA_RE = re.compile(rf"\s*{_P}({_NAME})\s*{_P}=\s*{_P}({_VALUE})\s*{_P}(,)?")
+_SPECIAL_COMMANDS = frozenset({"comment", "string", "preamble"})
 _BRACE_RE = re.compile(r"[{}]")
 _QUOTE_OR_BRACE_RE = re.compile(r'["{}]')
 _NEWLINE_RE = re.compile(r"\r\n|\r|\n")
@@ -107,7 +122,9 @@ class Entry:
     def __init__(self, bib: BibFile, type_: str, key: str, line: int, start: int, end: int,
                  open_delim: str, key_end: int, key_comma: int | None,
                  fields: list[Field], trailing_comma: int | None) -> None:
-        self._bib = bib
+        # the macros, not the file: an entry holding its file would make a reference
+        # cycle, and every entry of a run would wait for the cyclic collector
+        self._macros = bib.macros
         self.type = type_
         self.key = key
         self.line = line
@@ -142,7 +159,7 @@ class Entry:
         found = self.find(name)
         if found is None:
             return default
-        return value_text(found.raw, self._bib.macros)
+        return value_text(found.raw, self._macros)
 
     def __repr__(self) -> str:
         return f"Entry(@{self.type}{{{self.key}}} line {self.line})"
@@ -195,6 +212,8 @@ class _Insert:
 
 
 def _detect_newline(text: str) -> tuple[str, bool]:
+    if "\r" not in text:  # LF only, or no newline at all: the answer is the same
+        return "\n", False
     crlf = text.count("\r\n")
     cr = text.count("\r") - crlf
     lf = text.count("\n") - crlf
@@ -240,6 +259,34 @@ def decode_bib(data: bytes, path: str | None = None) -> tuple[str, str, bytes]:
     raise BibDecodeError("cannot be decoded as UTF-8, UTF-16 or an 8-bit encoding", path)
 
 
+def _recovery_points(text: str) -> list[int]:
+    """Starts of the lines whose first non-blank characters are ``@name{``/``@name(``.
+
+    The same positions as searching for the pattern at every line start, found
+    from each '@' instead: one '@' starts at most one such line, and each run of
+    blanks before an '@' is walked once.
+    """
+    points = []
+    for match in _RECOVERY_AT_RE.finditer(text):
+        start = match.start()
+        if start and text[start - 1] in " \t":
+            start = _blank_run_start(text, start)
+        if not start or text[start - 1] in "\n\r":
+            points.append(start)
+    return points
+
+
+def _blank_run_start(text: str, end: int) -> int:
+    """Where the run of spaces and tabs ending at ``end`` starts (rstrip, chunk by chunk)."""
+    size = 64
+    while True:
+        low = max(0, end - size)
+        kept = len(text[low:end].rstrip(" \t"))
+        if kept or not low:
+            return low + kept
+        size *= 2
+
+
 class _Malformed(Exception):
     def __init__(self, position: int, message: str) -> None:
         super().__init__(message)
@@ -264,13 +311,29 @@ class BibFile:
         self._inserts: dict[tuple[int, str], _Insert] = {}
         self._line_starts: list[int] | None = None
         self._has_cr = "\r" in text
-        self._recovery = [m.start() for m in _RECOVERY_RE.finditer(text)]
+        self._recovery = _recovery_points(text)
+        # Where _entry_line last counted to, and the line number there.
+        self._counted_to = 0
+        self._counted_line = 1
 
     # -- positions -----------------------------------------------------------------
     def line_of(self, position: int) -> int:
         if self._line_starts is None:
             self._line_starts = [0, *(m.end() for m in _NEWLINE_RE.finditer(self.text))]
         return bisect.bisect_right(self._line_starts, position)
+
+    def _entry_line(self, at: int) -> int:
+        """``line_of(at)`` for entries met in file order, without the line table.
+
+        In text without carriage returns a line number is one plus the line feeds
+        before it; counting only the stretch since the previous entry keeps the
+        whole scan linear, and no table of line starts is built.
+        """
+        if self._has_cr or at < self._counted_to:
+            return self.line_of(at)
+        line = self._counted_line + self.text.count("\n", self._counted_to, at)
+        self._counted_to, self._counted_line = at, line
+        return line
 
     def _next_recovery(self, after: int) -> int:
         i = bisect.bisect_right(self._recovery, after)
@@ -279,25 +342,118 @@ class BibFile:
     # -- scanning ------------------------------------------------------------------
     def _scan(self) -> None:
         text, pos, size = self.text, 0, len(self.text)
+        has_cr, blocks = self._has_cr, self.blocks
+        # The start of the line holding '@', tracked forward (searching back from
+        # each '@' to the line start is quadratic on a long line of '@'s), and
+        # whether that line starts with '%' (checked once per line).
+        searched, line_start, checked_line, commented = 0, 0, -1, False
         while pos < size:
             at = text.find("@", pos)
             if at < 0:
-                self.blocks.append(Block("text", pos, size))
+                blocks.append(Block("text", pos, size))
                 break
             if at > pos:
-                self.blocks.append(Block("text", pos, at))
-            line_start = text.rfind("\n", 0, at) + 1
-            if self._has_cr:  # only search for '\r' where one exists: rfind scans it all
-                line_start = max(line_start, text.rfind("\r", 0, at) + 1)
-            if text[line_start:at].lstrip(" \t").startswith("%"):
-                # A commented-out line (biber, JabRef and bibtex-tidy read '%' lines
-                # outside entries as comments; users comment entries out this way).
-                eol = _NEWLINE_RE.search(text, at)
-                end = eol.start() if eol else size
-                self.blocks.append(Block("text", at, end))
-                pos = end
-                continue
-            pos = self._scan_command(at)
+                blocks.append(Block("text", pos, at))
+            newline = text.rfind("\n", searched, at)
+            if has_cr:
+                newline = max(newline, text.rfind("\r", searched, at))
+            if newline >= 0:
+                line_start = newline + 1
+            searched = at
+            if at != line_start:
+                if checked_line != line_start:
+                    checked_line = line_start
+                    commented = _COMMENTED_LINE_RE.match(text, line_start) is not None
+                if commented:
+                    # A commented-out line (biber, JabRef and bibtex-tidy read '%' lines
+                    # outside entries as comments; users comment entries out this way).
+                    eol = _NEWLINE_RE.search(text, at)
+                    end = eol.start() if eol else size
+                    blocks.append(Block("text", at, end))
+                    pos = end
+                    continue
+            end = self._fast_entry(at)
+            pos = end if end is not None else self._scan_command(at)
+
+    def _fast_entry(self, at: int) -> int | None:
+        """Scan a well-formed ``@type{key, fields}`` entry at ``at``; None otherwise.
+
+        The common case in fewer steps. It records the entry only when every check
+        of :meth:`_scan_command` would pass, and with the same values; anything else
+        (``@string``/``@preamble``/``@comment``, comments between fields, values
+        nested deeper than the pattern, any error) returns None, and the general
+        scan takes the entry from its start.
+        """
+        text = self.text
+        head = _ENTRY_HEAD_RE.match(text, at)
+        if head is None:
+            return None
+        type_, delim, key = head.group(1, 2, 3)
+        if not key or type_.lower() in _SPECIAL_COMMANDS:
+            return None
+        pos = head.end()
+        closer = "}" if delim == "{" else ")"
+        # The first recovery point after '@' is at most the one after the key
+        # comma that _scan_fields uses, so a value within it is within that too.
+        recovery = self._recovery
+        index = bisect.bisect_right(recovery, at)
+        limit = recovery[index] if index < len(recovery) else len(text)
+        key_comma: int | None = None
+        if text.startswith(",", pos):
+            key_comma = pos
+            scanned = self._fast_fields(pos + 1, closer, limit)
+            if scanned is None:
+                return None
+            fields, trailing, end = scanned
+        elif text.startswith(closer, pos):
+            fields, trailing, end = [], None, pos + 1
+        else:
+            return None
+        if limit < end:  # as _check_no_entry_swallowed(at, end) would object
+            return None
+        self.entries.append(Entry(self, type_, key, self._entry_line(at), at, end, delim,
+                                  head.end(3), key_comma, fields, trailing))
+        self.blocks.append(Block("entry", at, end))
+        return end
+
+    def _fast_fields(self, pos: int, closer: str, limit: int
+                     ) -> tuple[list[Field], int | None, int] | None:
+        """:meth:`_scan_fields` for fields the single pattern matches, or None."""
+        text = self.text
+        match = _FIELD_COMMA_RE.match
+        fields: list[Field] = []
+        append = fields.append
+        trailing: int | None = None
+        while True:
+            found = match(text, pos)
+            if found is None:
+                break
+            value_start, value_end = found.span(2)
+            if value_end > limit:
+                return None
+            append(Field(found.group(1), found.start(1), value_start, value_end,
+                         text[value_start:value_end]))
+            pos = found.end()
+            if found.lastindex != 3:  # no comma: the entry must close here
+                if text.startswith(closer, pos):
+                    return fields, None, pos + 1
+                return None
+            trailing = pos - 1
+        pos = _WS_RE.match(text, pos).end()
+        if text.startswith(closer, pos):
+            return fields, trailing, pos + 1
+        return None
+
+    def scan_entry_at(self, at: int) -> Entry | None:
+        """The entry starting at ``at`` (its ``@``), scanned as a whole-file parse would.
+
+        For checking an edit in place: the caller knows where an edited entry now
+        starts. None when there is no entry there; its problem, if any, is recorded.
+        """
+        count = len(self.entries)
+        if self._fast_entry(at) is None:
+            self._scan_command(at)
+        return self.entries[-1] if len(self.entries) > count else None
 
     def _scan_command(self, at: int) -> int:
         text = self.text
@@ -602,13 +758,6 @@ def parse(data: bytes, path: str | None = None) -> BibFile:
     """
     text, codec, bom = decode_bib(data, path)
     bib = BibFile(text, codec, bom, path)
-    # The scan allocates many small objects and no cycles; pausing the cyclic
-    # collector avoids repeated full passes over them on large files.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_collector():  # many small objects, no cycles
         bib._scan()
-    finally:
-        if was_enabled:
-            gc.enable()
     return bib

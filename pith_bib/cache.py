@@ -40,11 +40,11 @@ Guarantees:
   folder, only when it carries the marker.
 * A stored verdict is reused only when it is bound to the evidence it was
   computed from (an HMAC over the evidence hash and the report, under a key kept
-  outside the cache: :mod:`pith_bib.verdict_key`), and
-  what the evidence says — pith number, arXiv id and version, title, authors —
-  equals what the report claims), carries every field of today's report, and
-  every key that produced it is still pinned. Anything else: the caller
-  verifies again.
+  outside the cache: :mod:`pith_bib.verdict_key`), carries every field of
+  today's report, and every key that produced it is still pinned. Anything
+  else: the caller verifies again. The binding is the whole trust: the report
+  is not re-derived from the evidence on each read, because whoever holds the
+  key could forge a consistent pair anyway and whoever does not can forge none.
 """
 
 from __future__ import annotations
@@ -58,7 +58,6 @@ import sqlite3
 import stat
 import threading
 import urllib.parse
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +65,7 @@ from typing import Any, TypeVar
 
 from platformdirs import user_cache_dir
 
-from .canonical import canonical_sha256, canonical_text, pith_number
+from .canonical import canonical_text
 from .errors import CacheError
 from .lock import EncodedEvidence
 from .policy import status_rank
@@ -104,9 +103,11 @@ _TABLES = {
     "aliases": ("CREATE TABLE aliases (kind TEXT NOT NULL, key TEXT NOT NULL, "
                 "pith_number TEXT NOT NULL, PRIMARY KEY (kind, key))"),
 }
-_VERDICT_SELECT = ("SELECT r.pith_id, r.sha256, r.kind, r.status, r.event_count, r.built_at, "
-                   "r.report, r.evidence_sha256, r.verdict_sha256, e.data FROM records r "
+_VERDICT_COLUMNS = ("SELECT r.pith_id, r.sha256, r.kind, r.status, r.event_count, r.built_at, "
+                    "r.report, r.evidence_sha256, r.verdict_sha256")
+_VERDICT_SELECT = (_VERDICT_COLUMNS + ", e.data FROM records r "
                    "LEFT JOIN evidence e ON e.sha256 = r.evidence_sha256 ")
+_HELD_VERDICT_SELECT = _VERDICT_COLUMNS + " FROM records r "  # the caller holds the evidence
 _ALIAS_SELECT = "SELECT key, pith_number FROM aliases WHERE kind = ? AND key IN "
 _RECORD_SELECT = ("SELECT r.sha256, r.kind, r.status, r.event_count, r.built_at, d.data, "
                   "r.verdict_sha256 FROM records r "
@@ -159,19 +160,24 @@ class _Entry:
     verdict_sha256: str
 
 
-def vouched_evidence(verdicts: Mapping[str, Verdict], numbers: Iterable[str]
-                     ) -> dict[str, tuple[str, VerificationReport]]:
-    """pith number → (evidence text, verdict) for the numbers these verdicts answer in full.
+def held_by_id(lines: Mapping[str, str]) -> dict[str, str]:
+    """A lock's pith number → evidence text, keyed by pith ID as the cache is."""
+    return {number.rsplit(":", 1)[-1]: text for number, text in lines.items()}
 
-    What :func:`~pith_bib.lock.load_lock` takes as ``known``: a lock line equal
-    to such a text is evidence this cache verified, bound to those very bytes.
+
+def vouched_reports(verdicts: Mapping[str, Verdict], lines: Mapping[str, str]
+                    ) -> dict[str, VerificationReport]:
+    """pith number → verdict, for the lock lines these verdicts answer byte for byte.
+
+    What :func:`~pith_bib.lock.load_lock` takes from ``known``: a line equal
+    to the evidence a verdict is bound to is evidence this cache verified.
     """
-    out: dict[str, tuple[str, VerificationReport]] = {}
-    for number in numbers:
+    out: dict[str, VerificationReport] = {}
+    for number, text in lines.items():
         verdict = verdicts.get(number.rsplit(":", 1)[-1])
-        if verdict is not None and verdict.evidence is not None and \
+        if verdict is not None and verdict.evidence == text and \
                 verdict.report.pith_number == number:
-            out[number] = (str(verdict.evidence), verdict.report)
+            out[number] = verdict.report
     return out
 
 
@@ -266,39 +272,6 @@ def _unlink_quietly(path: Path | str) -> None:
 
 
 # -- verdict checks ------------------------------------------------------------------
-def _paper_of(event: Any) -> tuple[Any, Any]:
-    """(title, authors_text) as the evidence's title event states them; None when absent.
-
-    Authors count only from a signed event, as the verifier reports them.
-    """
-    if event is None:
-        return None, None
-    paper = event["payload"]["graph_snapshot"]["paper"]
-    title, authors = paper.get("title"), paper.get("authors_text")
-    signed = "signature" in event
-    return (title if isinstance(title, str) else None,
-            authors if signed and isinstance(authors, str) else None)
-
-
-def _evidence_says(report: VerificationReport, evidence: Any) -> bool:
-    """Whether the evidence states what the report claims; the binding a reuse rests on."""
-    try:
-        record = evidence["record"]
-        submitted, source = record["metadata"]["submitted_at"], record["source"]
-        year = submitted[:4]
-        if not (isinstance(year, str) and year.isascii() and year.isdigit()):
-            return False
-        digest = canonical_sha256(record)
-        version = source["version"]
-        return (digest == report.canonical_sha256
-                and pith_number(digest, int(year)) == report.pith_number
-                and source["id"] == report.arxiv_id
-                and not isinstance(version, bool) and version == report.arxiv_version
-                and _paper_of(evidence.get("title_event")) == (report.title, report.authors))
-    except (KeyError, TypeError, AttributeError, ValueError):
-        return False
-
-
 def _stored_report(text: str, trust: TrustRoot) -> VerificationReport | None:
     """The stored report when it is complete, valid, and all its keys are still pinned."""
     try:
@@ -318,30 +291,69 @@ def _stored_report(text: str, trust: TrustRoot) -> VerificationReport | None:
     return report if report.ok and isinstance(report.pith_number, str) else None
 
 
-def _check_verdict(row: Sequence[Any], trust: TrustRoot) -> tuple[Verdict | None, bool]:
-    """(the verdict if it may be reused, whether the evidence bytes were damaged)."""
-    pith_id, sha, kind, status, count, built_at, text, evidence_sha, binding, raw = row
+def _bound_report(row: Sequence[Any], trust: TrustRoot) -> VerificationReport | None:
+    """The report of a verdict row (without its evidence bytes) when it may be reused.
+
+    The HMAC binding (see :mod:`pith_bib.verdict_key`) is what makes a row
+    trustworthy: only this user's pith-bib, holding the key, wrote it, and it
+    wrote it after verifying exactly the evidence whose hash the row names. So
+    the report is not re-derived from the evidence here; whoever holds the key
+    can forge a consistent pair anyway, and whoever does not cannot forge any.
+    """
+    pith_id, _, kind, status, count, built_at, text, evidence_sha, binding = row[:9]
     if not isinstance(text, str) or not isinstance(evidence_sha, str) or \
             not bound(binding, evidence_sha, text):
-        return None, False
-    if not isinstance(raw, bytes) or len(raw) > MAX_EVIDENCE_BYTES:
-        return None, raw is not None
-    if _sha(raw) != evidence_sha:
-        return None, True
+        return None
     report = _stored_report(text, trust)
     if report is None or str(report.pith_number).rsplit(":", 1)[-1] != pith_id:
-        return None, False
+        return None
     if (kind, status, count, built_at) != (report.kind or "bundle", report.status,
                                            report.event_count or 0, report.built_at or ""):
-        return None, False  # the row that rollback refusal reads must say what the report says
+        return None  # the row that rollback refusal reads must say what the report says
+    return report
+
+
+def _check_verdict(row: Sequence[Any], trust: TrustRoot) -> tuple[Verdict | None, bool]:
+    """(the verdict if it may be reused, whether the evidence bytes were damaged)."""
+    report = _bound_report(row, trust)
+    if report is None:
+        return None, False
+    raw = row[9]
+    if not isinstance(raw, bytes) or len(raw) > MAX_EVIDENCE_BYTES:
+        return None, raw is not None
+    if _sha(raw) != row[7]:
+        return None, True
     try:
         evidence_text = raw.decode("utf-8")
-        evidence = json.loads(evidence_text)
-    except (ValueError, RecursionError):
+    except UnicodeDecodeError:
         return None, False
-    if not _evidence_says(report, evidence):
-        return None, False
-    return Verdict(str(sha), report, EncodedEvidence(evidence_text)), False
+    return Verdict(str(row[1]), report, EncodedEvidence(evidence_text)), False
+
+
+def _held_verdict(row: Sequence[Any], trust: TrustRoot, held: Mapping[str, str]
+                  ) -> Verdict | None:
+    """The verdict for evidence the caller holds (a lock's line), if bound to those bytes.
+
+    Why: the lock already carries the evidence, byte for byte; hashing the
+    line is cheaper than reading the same ten megabytes back from the cache.
+    """
+    text = held.get(row[0])
+    if text is None or _sha(text.encode("utf-8")) != row[7]:
+        return None
+    report = _bound_report(row, trust)
+    return Verdict(str(row[1]), report, EncodedEvidence(text)) if report is not None else None
+
+
+def _verdict_queries(pith_ids: Iterable[str], held: Mapping[str, str] | None
+                     ) -> list[tuple[str, list[str]]]:
+    """(SQL, parameters) per chunk of IDs: without the evidence column when it is held."""
+    wanted = sorted(set(pith_ids))
+    select = _HELD_VERDICT_SELECT if held is not None else _VERDICT_SELECT
+    queries = []
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start:start + _IN_CHUNK]
+        queries.append((select + f"WHERE r.pith_id IN ({','.join('?' * len(chunk))})", chunk))
+    return queries
 
 
 def _entry(data: bytes, report: VerificationReport, evidence: EncodedEvidence) -> _Entry:
@@ -397,7 +409,7 @@ class Cache:
     def _create_folder(self) -> None:
         """Build the folder with its marker beside it, then rename: never seen half-made."""
         _make_dirs(self.root)
-        temp = self.root / f".{FOLDER_NAME}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
+        temp = self.root / f".{FOLDER_NAME}.{os.getpid()}.{os.urandom(6).hex()}.tmp"
         os.mkdir(temp, 0o700)
         try:
             os.chmod(temp, 0o700)
@@ -546,57 +558,46 @@ class Cache:
                                                    (pith_id,)).fetchone(), None)
         return self._judge_row(row, trust) if row is not None else None
 
-    def verdicts(self, pith_ids: Iterable[str], trust: TrustRoot) -> dict[str, Verdict]:
+    def verdicts(self, pith_ids: Iterable[str], trust: TrustRoot,
+                 held: Mapping[str, str] | None = None) -> dict[str, Verdict]:
         """``get_verdict`` for many IDs in a few queries; IDs without a usable one are left out.
 
-        Why: a warm run could ask for all its verdicts at once; today the
-        resolver asks one by one, which costs one small query each.
+        ``held`` (pith ID → evidence text) is evidence the caller already has,
+        a lock's lines: then the stored evidence is not read, and a verdict
+        counts only for the held text whose bytes it is bound to.
         """
-        wanted = sorted(set(pith_ids))
         found: dict[str, Verdict] = {}
-        for start in range(0, len(wanted), _IN_CHUNK):
-            chunk = wanted[start:start + _IN_CHUNK]
-            query = _VERDICT_SELECT + f"WHERE r.pith_id IN ({','.join('?' * len(chunk))})"
+        for query, chunk in _verdict_queries(pith_ids, held):
             rows = self._run(False, lambda c, q=query, a=chunk: c.execute(q, a).fetchall(), [])
             for row in rows:
-                verdict = self._judge_row(row, trust)
+                verdict = _held_verdict(row, trust, held) if held is not None \
+                    else self._judge_row(row, trust)
                 if verdict is not None:
                     found[row[0]] = verdict
         return found
 
-    def read_only_verdicts(self, pith_ids: Iterable[str], trust: TrustRoot
-                           ) -> dict[str, Verdict]:
+    def read_only_verdicts(self, pith_ids: Iterable[str], trust: TrustRoot,
+                           held: Mapping[str, str] | None = None) -> dict[str, Verdict]:
         """``verdicts`` for a command that must change nothing (``check``).
 
         Opens the file read-only (never creating, healing or repairing it) and
         answers ``{}`` whenever it cannot read: the caller then verifies every
         signature itself, as it does with no cache at all.
         """
-        wanted = sorted(set(pith_ids))
-        if not wanted:
+        queries = _verdict_queries(pith_ids, held)
+        if not queries:
             return {}
-        try:
-            if not self._folder_ready(create=False):
-                return {}
-            for suffix in ("", "-wal", "-shm"):
-                _refuse_link(f"{self.path}{suffix}")
-            if not os.path.isfile(self.path):
-                return {}
-            uri = "file:" + urllib.parse.quote(str(self.path)) + "?mode=ro"
-            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_SECONDS,
-                                   isolation_level=None)
-        except (CacheError, OSError, sqlite3.Error):
+        conn = self._read_only_connection()
+        if conn is None:
             return {}
-        conn.text_factory = _text
         found: dict[str, Verdict] = {}
         try:
             if _schema_state(conn) != "ours":
                 return {}
-            for start in range(0, len(wanted), _IN_CHUNK):
-                chunk = wanted[start:start + _IN_CHUNK]
-                query = _VERDICT_SELECT + f"WHERE r.pith_id IN ({','.join('?' * len(chunk))})"
+            for query, chunk in queries:
                 for row in conn.execute(query, chunk).fetchall():
-                    verdict = _check_verdict(row, trust)[0]
+                    verdict = _held_verdict(row, trust, held) if held is not None \
+                        else _check_verdict(row, trust)[0]
                     if verdict is not None:
                         found[row[0]] = verdict
         except sqlite3.Error:
@@ -604,6 +605,23 @@ class Cache:
         finally:
             conn.close()
         return found
+
+    def _read_only_connection(self) -> sqlite3.Connection | None:
+        """The file opened read-only, or None when there is none or it cannot be read."""
+        try:
+            if not self._folder_ready(create=False):
+                return None
+            for suffix in ("", "-wal", "-shm"):
+                _refuse_link(f"{self.path}{suffix}")
+            if not os.path.isfile(self.path):
+                return None
+            uri = "file:" + urllib.parse.quote(str(self.path)) + "?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_SECONDS,
+                                   isolation_level=None)
+        except (CacheError, OSError, sqlite3.Error):
+            return None
+        conn.text_factory = _text
+        return conn
 
     def lookup_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """``lookup`` for many (kind, value) pairs in a few queries; misses are left out."""

@@ -13,14 +13,12 @@ around each signature hold the GIL), because this runs on every commit.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .documents import DocumentEntry, load_document
 from .entry_query import FieldNames, query_for
@@ -31,6 +29,9 @@ from .lock import EncodedEvidence, LockFile
 from .policy import Policy, Query, judge_all
 from .report import VerificationReport
 from .trust import TrustRoot
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 PARALLEL_THRESHOLD = 256  # below this, starting workers costs more than it saves
 # Larger than any real bibliography's lock: beyond it, only what the file uses is verified.
@@ -115,6 +116,10 @@ class EvidenceVerifier:
         workers = _workers(len(numbers))
         if workers <= 1:
             return
+        # imported here: with the user's verdicts (or a small lock) no worker is needed
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         _SHARED.update(papers=self.lock.papers, trust=self.trust)
         try:
             self._pool = ProcessPoolExecutor(

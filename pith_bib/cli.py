@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
+from .collector import paused_collector
 from .errors import PithBibError, UsageError
 from .terminal import clean, make_output_safe
 
@@ -270,6 +271,11 @@ def _lock_paths(settings: Any, files: Sequence[str], output: Path | None) -> lis
 
 def run_annotate(settings: Any, files: list[str], options: AnnotateOptions) -> int:
     """Annotate ``files``; returns the exit code. Used by ``annotate`` and ``watch``."""
+    with paused_collector():
+        return _annotate_files(settings, files, options)
+
+
+def _annotate_files(settings: Any, files: list[str], options: AnnotateOptions) -> int:
     from .annotate import plan, write_result
     from .lock import load_lock
 
@@ -379,13 +385,13 @@ def _cached_verdicts(settings: Any, trust: Any) -> Any:
     configuration). Evidence whose bytes equal a stored verdict's, under keys
     still pinned, is not verified again; with no cache everything is.
     """
-    from .cache import vouched_evidence
+    from .cache import held_by_id, vouched_reports
 
     cache = settings.cache()
 
-    def known(numbers: list[str]) -> Any:
-        ids = [n.rsplit(":", 1)[-1] for n in numbers]
-        return vouched_evidence(cache.read_only_verdicts(ids, trust), numbers)
+    def known(lines: Any) -> Any:
+        held = held_by_id(lines)
+        return vouched_reports(cache.read_only_verdicts(held, trust, held=held), lines)
 
     return known
 
@@ -545,7 +551,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return int(args.handler(args))
+        if args.handler is cmd_watch:  # long-running: each run pauses the collector itself
+            return int(args.handler(args))
+        with paused_collector():
+            return int(args.handler(args))
     except PithBibError as exc:
         if args.debug:
             raise

@@ -15,11 +15,6 @@ from typing import Any
 
 from .errors import ConfigError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 CONFIG_FILE = ".pith-bib.toml"
 
 # key: (type(s), description) — the description is what the README's reference lists.
@@ -100,6 +95,11 @@ def _names(kinds: tuple[type, ...]) -> str:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    # imported here: most runs find no config file, and the parser costs start-up time
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

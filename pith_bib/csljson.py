@@ -25,15 +25,14 @@ the file, line and item, never a traceback.
 
 from __future__ import annotations
 
-import gc
 import json
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from json.decoder import scanstring
 from os import PathLike
 from typing import Any
 
+from .collector import paused_collector
 from .errors import CslJsonEditError, CslJsonError
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -330,19 +329,6 @@ class Layout:
             self.kind = "tabs"
         else:
             self.kind = "spaces"
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Parsing makes many small acyclic objects; the cyclic collector's repeated full
-    passes over them would cost more than the parse itself on large files."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _decode(data: bytes, path: str | None) -> tuple[str, bytes]:
@@ -703,7 +689,7 @@ class CslJsonFile:
             cursor = end
         out.append(text[cursor:])
         new_text = "".join(out)
-        with _no_cyclic_gc():
+        with paused_collector():
             self._check(new_text)
         return self.bom + new_text.encode("utf-8")
 
@@ -740,6 +726,6 @@ def parse(data: bytes, path: str | None = None, *, pith_field: str = "pith",
         raise CslJsonError(f"holds about {values:,} values; more than {MAX_VALUES:,} are refused",
                            path)
     csl = CslJsonFile(text, bom, data, path, pith_field, status_field)
-    with _no_cyclic_gc():
+    with paused_collector():
         csl._scan()
     return csl

@@ -150,29 +150,111 @@ class BibDocument:
         return data
 
     def _check(self, data: bytes) -> None:
-        """Issue 10: never write what does not parse back to the same entries with ours."""
-        again = bibfile.parse(data, self.path)
+        """Issue 10: never write what does not parse back to the same entries with ours.
+
+        Only the edited entries are parsed again, in place in the new text;
+        everything between them must be the very same text. That is what a
+        whole re-parse would conclude, because the scanner carries no state
+        across blocks except where an entry ends on the line the next block
+        starts: then (one-line entries) the whole file is parsed again.
+        """
+        text = _decoded(data, self.bib)
+        edited = [e for e in self.bib.entries if id(e) in self._writes]
+        if not _gaps_start_new_lines(self.bib.text, edited):
+            self._check_whole(text)
+            return
+        again = bibfile.BibFile(text, self.bib.encoding, self.bib.bom, self.path)
+        again.macros = self.bib.macros
+        old_text, old_end, new_end = self.bib.text, 0, 0
+        for old in edited:
+            new_end = _same_text(old_text, old_end, old.start, text, new_end, self.path)
+            new = again.scan_entry_at(new_end)
+            if new is None or again.problems:
+                raise BibEditError("internal error: the edited file does not parse back to "
+                                   "the same entries; nothing was written", self.path, old.line)
+            self._same_entry(old, new)
+            old_end, new_end = old.end, new.end
+        if _same_text(old_text, old_end, len(old_text), text, new_end, self.path) != len(text):
+            raise BibEditError("internal error: an edit changed an entry pith-bib did not "
+                               "edit; nothing was written", self.path)
+
+    def _same_entry(self, old: bibfile.Entry, new: bibfile.Entry) -> None:
+        ours = self._writes[id(old)]
+        if new.key != old.key or new.type != old.type or \
+                _others(old, ours) != _others(new, ours) or \
+                any(new.get(name) != value for name, value in ours.items()):
+            raise BibEditError("internal error: an edit changed more than pith-bib's "
+                               "fields; nothing was written", self.path, old.line)
+
+    def _check_whole(self, text: str) -> None:
+        """The same check by a re-parse of the whole file (entries sharing lines)."""
+        again = bibfile.parse(self.bib.bom + text.encode(self.bib.encoding), self.path)
         if again.problems or len(again.entries) != len(self.bib.entries):
             raise BibEditError("internal error: the edited file does not parse back to the "
                                "same entries; nothing was written", self.path)
         old_text, new_text = self.bib.text, again.text
+        old_blocks, new_blocks = self.bib.blocks, again.blocks
+        if len(old_blocks) != len(new_blocks) or any(
+                a.kind != b.kind or (a.kind != "entry" and
+                                     old_text[a.start:a.end] != new_text[b.start:b.end])
+                for a, b in zip(old_blocks, new_blocks, strict=True)):
+            raise BibEditError("internal error: an edit changed text pith-bib did not edit; "
+                               "nothing was written", self.path)
         for old, new in zip(self.bib.entries, again.entries, strict=True):
-            ours = self._writes.get(id(old))
-            if ours is None:  # untouched: must be the very same text
-                if old_text[old.start:old.end] != new_text[new.start:new.end]:
-                    raise BibEditError("internal error: an edit changed an entry pith-bib "
-                                       "did not edit; nothing was written", self.path, old.line)
+            if id(old) in self._writes:
+                self._same_entry(old, new)
+            elif old_text[old.start:old.end] != new_text[new.start:new.end]:
+                raise BibEditError("internal error: an edit changed an entry pith-bib "
+                                   "did not edit; nothing was written", self.path, old.line)
+
+
+def _decoded(data: bytes, bib: bibfile.BibFile) -> str:
+    """The edited bytes as text, in the file's own encoding (what to_bytes encoded)."""
+    if not data.startswith(bib.bom):
+        raise BibEditError("internal error: the edited file lost its byte-order mark; "
+                           "nothing was written", bib.path)
+    try:
+        return data[len(bib.bom):].decode(bib.encoding)
+    except UnicodeDecodeError:
+        raise BibEditError("internal error: the edited file does not decode; nothing was "
+                           "written", bib.path) from None
+
+
+def _gaps_start_new_lines(text: str, edited: Sequence[bibfile.Entry]) -> bool:
+    """Whether, after each edited entry, a new line starts before the next ``@``.
+
+    The scanner reads the line an ``@`` is on (a ``%`` before it comments it
+    out); when that line holds the end of an edited entry, checking the gap
+    alone would not be what a full parse sees.
+    """
+    ends = [e.end for e in edited]
+    starts = [e.start for e in edited[1:]] + [len(text)]
+    for end, next_start in zip(ends, starts, strict=True):
+        at = text.find("@", end, next_start)
+        if at < 0:
+            if next_start == len(text):
                 continue
-            if new.key != old.key or new.type != old.type or \
-                    _others(old, ours) != _others(new, ours) or \
-                    any(new.get(name) != value for name, value in ours.items()):
-                raise BibEditError("internal error: an edit changed more than pith-bib's "
-                                   "fields; nothing was written", self.path, old.line)
+            at = next_start
+        gap = text[end:at]
+        if "\n" not in gap and "\r" not in gap:
+            return False
+    return True
+
+
+def _same_text(old: str, old_start: int, old_end: int, new: str, new_start: int,
+               path: str | None) -> int:
+    """Where ``old[old_start:old_end]`` ends in ``new`` when it is there unchanged at
+    ``new_start``; an error otherwise."""
+    piece = old[old_start:old_end]
+    if not new.startswith(piece, new_start):
+        raise BibEditError("internal error: an edit changed text pith-bib did not edit; "
+                           "nothing was written", path)
+    return new_start + len(piece)
 
 
 def _others(entry: bibfile.Entry, ours: Mapping[str, str]) -> list[tuple[str, str]]:
     owned = {name.lower() for name in ours}
-    return [(f.name.lower(), f.raw) for f in entry.field_list if f.name.lower() not in owned]
+    return [(name, f.raw) for f in entry.field_list if (name := f.name.lower()) not in owned]
 
 
 # -- CSL-JSON ----------------------------------------------------------------------

@@ -36,11 +36,14 @@ LOCK_SUFFIX = ".pith-lock.json"
 # About 4 KB of evidence per paper: room for 15,000 papers, and a bound on hostile input.
 MAX_LOCK_BYTES = 64 * 1024 * 1024
 # One paper line as to_bytes writes it: the number, then its evidence object.
-_PAPER_LINE_RE = re.compile(r'"(pith:[0-9]{4}:[A-Z2-7]{26})":(\{.*\})(,?)')
+_PAPER_NUMBER_RE = re.compile(r'"(pith:[0-9]{4}:[A-Z2-7]{26})":\{')
+_NUMBER_RE = re.compile(r"pith:[0-9]{4}:[A-Z2-7]{26}")
+_PAPER_PREFIX = len('"pith:2018:DM6GBYSNJHDMWLODXZBVEPYJHJ":')
 _HEADER = ("{", f'"lock_version":{LOCK_VERSION},', '"generator":"pith-bib",')
 
-# What the caller already knows to be valid: pith number → (evidence text, its verdict).
-KnownEvidence = Mapping[str, tuple[str, "VerificationReport"]]
+# Given a lock's paper lines (pith number → evidence text), the verdicts the caller
+# holds for exactly those bytes: pith number → verdict.
+KnownEvidence = Callable[[Mapping[str, str]], Mapping[str, "VerificationReport"]]
 
 
 def default_lock_path(bib_path: Path) -> Path:
@@ -89,19 +92,28 @@ class LockFile:
         return value.decode() if isinstance(value, EncodedEvidence) else value
 
     def to_bytes(self) -> bytes:
-        lines = ["{", f'"lock_version":{LOCK_VERSION},', '"generator":"pith-bib",']
-        lines.append('"not_found":' + canonical_text(dict(sorted(self.not_found.items()))) + ",")
-        lines.append('"refused":' + canonical_text(dict(sorted(self.refused.items()))) + ",")
-        lines.append('"papers":{')
+        """The file's bytes: header lines, then one paper per line, sorted.
+
+        Built as one list of pieces joined once: the evidence is most of ten
+        megabytes for a large bibliography, and each extra copy of it shows.
+        """
+        parts = [
+            "\n".join(_HEADER), "\n",
+            '"not_found":', canonical_text(dict(sorted(self.not_found.items()))), ",\n",
+            '"refused":', canonical_text(dict(sorted(self.refused.items()))), ",\n",
+            '"papers":{\n',
+        ]
         items = sorted(self.papers.items())
+        last = len(items) - 1
         for index, (number, evidence) in enumerate(items):
-            comma = "," if index < len(items) - 1 else ""
-            encoded = evidence if isinstance(evidence, EncodedEvidence) \
-                else canonical_text(evidence)
-            lines.append(f"{canonical_text(number)}:{encoded}{comma}")
-        lines.append("}")
-        lines.append("}")
-        return ("\n".join(lines) + "\n").encode("utf-8")
+            # a well-formed number needs no escaping; anything else is JSON-encoded
+            parts.append(f'"{number}":' if _NUMBER_RE.fullmatch(number)
+                         else canonical_text(number) + ":")
+            parts.append(evidence if isinstance(evidence, EncodedEvidence)
+                         else canonical_text(evidence))
+            parts.append(",\n" if index < last else "\n")
+        parts.append("}\n}\n")
+        return "".join(parts).encode("utf-8")
 
     def save(self, path: Path | None = None) -> bool:
         """Write atomically; False (and no write) when the bytes would not change."""
@@ -152,16 +164,14 @@ class LockFile:
         return known
 
 
-def load_lock(path: Path, known: Callable[[list[str]], KnownEvidence] | None = None
-              ) -> LockFile | None:
+def load_lock(path: Path, known: KnownEvidence | None = None) -> LockFile | None:
     """The lock at ``path``; None when there is none; LockFileError when it is unusable.
 
-    ``known`` (given the lock's pith numbers) answers the evidence texts the
-    caller already holds as verified, canonical JSON (the user cache's
-    verdicts). A lock in the layout :meth:`LockFile.to_bytes` writes is then
-    read line by line, and a paper line byte-identical to such a text is kept
-    as that text, unparsed, with its verdict; every other line is parsed as
-    strictly as the whole file otherwise is. Why: parsing ten megabytes of
+    ``known`` (given the lock's paper lines) answers the verdicts the caller
+    already holds for exactly those evidence bytes (the user cache's). A lock
+    in the layout :meth:`LockFile.to_bytes` writes is read line by line, and a
+    line so vouched for is kept as its text, unparsed, with its verdict; every
+    other line is parsed as strictly as the whole file otherwise is. Why: parsing ten megabytes of
     evidence that the cache has already vouched for was a third of a warm run.
     """
     try:  # a lock can come from a repository: never a FIFO, a device or an endless read
@@ -193,26 +203,31 @@ def _canonical_lines(data: bytes) -> tuple[str, list[tuple[str, str]]] | None:
     papers = []
     last = len(lines) - 4
     for index in range(6, last + 1):
-        match = _PAPER_LINE_RE.fullmatch(lines[index])
-        if match is None or (match.group(3) == ",") != (index < last):
+        line = lines[index]
+        match = _PAPER_NUMBER_RE.match(line)
+        comma = index < last
+        if match is None or not line.endswith("}," if comma else "}"):
             return None
-        papers.append((match.group(1), match.group(2)))
+        papers.append((match.group(1), line[_PAPER_PREFIX:len(line) - comma]))
     header = "{" + lines[1] + lines[3] + lines[4] + '"papers":{}}'
     return header, papers
 
 
 def _load_lines(path: Path, header: str, lines: list[tuple[str, str]],
-                known: Callable[[list[str]], KnownEvidence]) -> LockFile:
+                known: KnownEvidence) -> LockFile:
     lock = _load_whole(path, header.encode("utf-8"))
-    vouched = known([number for number, _ in lines])
+    texts: dict[str, str] = {}
     for number, text in lines:
-        if number in lock.papers:
+        if number in texts:
             raise LockFileError(f"{path}: not a pith-bib lock file (lock file: duplicate key "
                                 f"{number!r})")
-        held = vouched.get(number)
-        if held is not None and held[0] == text:
+        texts[number] = text
+    vouched = known(texts)
+    for number, text in lines:
+        report = vouched.get(number)
+        if report is not None:
             lock.papers[number] = EncodedEvidence(text)
-            lock.known[number] = held[1]
+            lock.known[number] = report
             continue
         try:
             value = load_json(text.encode("utf-8"), max_bytes=MAX_LOCK_BYTES,

@@ -30,7 +30,6 @@ import heapq
 import itertools
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
@@ -402,6 +401,8 @@ def _shutdown(conn: Any) -> None:
     sock = getattr(conn, "sock", None)
     if sock is None:
         return
+    import socket  # loaded by the HTTP stack already; offline runs never need it
+
     with suppress(OSError, TypeError):  # already closed, or not a plain socket (TLS in TLS)
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
 

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cache import Cache, Verdict, vouched_evidence
+from .cache import Cache, Verdict, held_by_id, vouched_reports
 from .canonical import parse_pith_number
 from .derived_hints import ArxivHints, Hints
 from .errors import CacheError, FetchError, PithNumberError, UsageError
@@ -135,18 +134,19 @@ class Resolver:
         self._warn_lock = threading.Lock()
         self._prefetched: dict[str, Verdict] = {}  # read for the lock, reused by the next run
 
-    def vouched_evidence(self, numbers: list[str]) -> dict[str, tuple[str, VerificationReport]]:
+    def vouched_evidence(self, lines: Mapping[str, str]) -> dict[str, VerificationReport]:
         """``known`` for :func:`~pith_bib.lock.load_lock`: the cache's verdicts for a lock.
 
-        Read in one bulk query and kept for the next :meth:`resolve_many`,
+        Read in one bulk query (bound to the lock's own bytes, so the stored
+        evidence is not read back) and kept for the next :meth:`resolve_many`,
         which needs the same verdicts for the same numbers.
         """
         if self.cache is None:
             return {}
-        ids = [n.rsplit(":", 1)[-1] for n in numbers]
-        found = self._cache_call(lambda: self.cache.verdicts(ids, self.trust)) or {}
+        held = held_by_id(lines)
+        found = self._cache_call(lambda: self.cache.verdicts(held, self.trust, held=held)) or {}
         self._prefetched.update(found)
-        return vouched_evidence(found, numbers)
+        return vouched_reports(found, lines)
 
     # -- public --------------------------------------------------------------------
     def resolve(self, query: Query, known: AliasMap | None = None) -> Resolution:
@@ -207,6 +207,9 @@ class Resolver:
             for query in queries:
                 work(query)
         else:
+            # imported here: a warm run answers everything from the cache, without threads
+            from concurrent.futures import ThreadPoolExecutor
+
             with ThreadPoolExecutor(max_workers=min(self.jobs, len(queries))) as pool:
                 list(pool.map(work, queries))
 

@@ -18,6 +18,7 @@ import unicodedata
 _COMMAND_RE = re.compile(r"\\[A-Za-z]+\*?\s*")
 _SYMBOL_RE = re.compile(r"\\[^A-Za-z\s]")
 _NON_WORD_RE = re.compile(r"[\W_]+")
+_ASCII_NON_WORD = {code: " " for code in range(128) if not chr(code).isalnum()}
 MATCH_THRESHOLD = 0.8
 MAX_COMPARED_CHARS = 1000
 
@@ -43,6 +44,13 @@ def latex_to_text(text: str) -> str:
     text has a control sequence; without a backslash, what it would change
     (``--``, ``~``, quotes) is punctuation, which the comparison key drops anyway.
     """
+    if "\\" not in text:  # no control sequence: the codec and both patterns are no-ops
+        return " ".join(text.replace("{", "").replace("}", "").replace("$", "").split())
+    return _latex_to_text_reference(text)
+
+
+def _latex_to_text_reference(text: str) -> str:
+    """:func:`latex_to_text` by the general route, kept whole to test the quick one against."""
     decoded = text
     if "\\" in text:
         try:
@@ -62,7 +70,29 @@ def title_key(text: str, decode: bool = True) -> str:
     good enough to recognise most equal titles quickly (``Schr\\"odinger``
     and ``Schrödinger`` both become ``schrodinger``).
     """
-    plain = latex_to_text(text) if decode else _SYMBOL_RE.sub("", _COMMAND_RE.sub(" ", text))
+    if "\\" not in text:  # the common case, see _ascii_key
+        plain = text.replace("{", "").replace("}", "").replace("$", "") if decode else text
+        if plain.isascii():
+            return _ascii_key(plain)
+    return _title_key_reference(text, decode)
+
+
+def _ascii_key(plain: str) -> str:
+    """:func:`_title_key_reference`'s folding for ASCII text with no control sequence.
+
+    Why it is the same: on ASCII, ``casefold`` is ``lower`` and ``[\\W_]`` is every
+    character but a letter or digit, which the table turns into a space; the
+    patterns that drop control sequences need a backslash, and there is none.
+    """
+    return " ".join(plain.lower().translate(_ASCII_NON_WORD).split())
+
+
+def _title_key_reference(text: str, decode: bool = True) -> str:
+    """The comparison key by the general route: any text, any script."""
+    if decode:
+        plain = _latex_to_text_reference(text)
+    else:
+        plain = _SYMBOL_RE.sub("", _COMMAND_RE.sub(" ", text))
     if not plain.isascii():
         plain = unicodedata.normalize("NFKD", plain)
         plain = "".join(c for c in plain if not unicodedata.combining(c))

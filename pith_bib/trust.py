@@ -11,11 +11,12 @@ import base64
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
-
-from nacl.exceptions import BadSignatureError
-from nacl.signing import VerifyKey
+from typing import TYPE_CHECKING
 
 from .errors import TrustError
+
+if TYPE_CHECKING:
+    from nacl.signing import VerifyKey
 
 REGISTRY_KEY_ID = "pith-v1-2026-05"
 REGISTRY_KEY_HEX = "b2d552b68890857171a78b36a5dccf368a953413288c353f7c9d9d6f94b709b3"
@@ -62,6 +63,9 @@ class PinnedKey:
 
     @cached_property
     def _verify_key(self) -> VerifyKey:
+        # imported here: a warm run reuses stored verdicts and checks no signature
+        from nacl.signing import VerifyKey
+
         return VerifyKey(self.raw)
 
     @property
@@ -71,6 +75,8 @@ class PinnedKey:
     def verify(self, message: bytes, signature: bytes) -> bool:
         if len(signature) != ED25519_SIGNATURE_BYTES:
             return False
+        from nacl.exceptions import BadSignatureError
+
         try:
             self._verify_key.verify(message, signature)
         except (BadSignatureError, ValueError, TypeError):

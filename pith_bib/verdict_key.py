@@ -11,7 +11,6 @@ verified again. Without a usable key nothing is reused, nothing breaks.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
@@ -69,7 +68,7 @@ def bind(evidence_sha: str, report_text: str) -> str:
     if key is None:
         return ""
     message = (evidence_sha + "\n" + report_text).encode("utf-8")
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.digest(key, message, "sha256").hex()
 
 
 def bound(binding: object, evidence_sha: str, report_text: str) -> bool:

@@ -294,6 +294,26 @@ def test_same_family_name_cannot_cover_two_entry_authors() -> None:
     assert result.missing == ("Fox, Judy",)
 
 
+def test_a_repeated_name_needs_a_signed_name_each() -> None:
+    result = _check(r"Fox, Judy and Fox, Judy", "Judy Fox", MINOR)
+    assert (result.missing, result.compared, result.matched) == (("Fox, Judy",), 2, 1)
+    _check(r"Fox, Judy and Fox, Judy", "Judy Fox, Judy Fox", MATCH)
+
+
+def test_a_crowd_of_one_family_name_keeps_the_candidate_limit() -> None:
+    # Each entry name considers at most MAX_CANDIDATES signed names: 21 identical
+    # "Wang, A." find the same 20, so one is reported missing, as it always was.
+    signed = ", ".join(f"A{chr(97 + i)} Wang" for i in range(21))
+    _check(" and ".join(["Wang, A."] * 20), signed, MATCH)
+    result = _check(" and ".join(["Wang, A."] * 21), signed, MINOR)
+    assert (result.missing, result.matched) == (("Wang, A.",), 20)
+
+
+def test_missing_names_are_shown_decoded_when_most_are_found() -> None:
+    result = _check(r"M{\"u}ller, Hans and Smith, J. and Doe, Jane", "J. Smith, Jane Doe", MINOR)
+    assert result.missing == ("Müller, Hans",)
+
+
 def test_given_names_are_not_compared_except_for_duplicates() -> None:
     # Initials and transliterations vary too much; only the family name is the claim.
     _check(r"Jia, Z. and Lin, X.", SEED, MATCH)

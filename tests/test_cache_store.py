@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import multiprocessing
 import os
@@ -248,10 +249,14 @@ def test_an_existing_folder_keeps_its_mode(tmp_path: Path) -> None:
 
 
 # -- verdicts are bound to their evidence ---------------------------------------------
+ATTACKER_KEY = bytes(range(32))  # not this user's verdict key
+
+
 def _rebind(conn: sqlite3.Connection, report: dict[str, Any] | None = None,
-            evidence: bytes | None = None) -> None:
-    """Rewrite a stored verdict and/or evidence and recompute every plain hash, as a
-    tamperer with write access would."""
+            evidence: bytes | None = None, key: bytes | None = None) -> None:
+    """Rewrite a stored verdict and/or evidence and recompute every hash and the binding,
+    as a tamperer with write access to the cache would, under ``key`` (default: this
+    user's own key, for the control case)."""
     (text, evidence_sha) = conn.execute("SELECT report, evidence_sha256 FROM records").fetchone()
     if evidence is not None:
         evidence_sha = hashlib.sha256(evidence).hexdigest()
@@ -259,9 +264,11 @@ def _rebind(conn: sqlite3.Connection, report: dict[str, Any] | None = None,
         conn.execute("INSERT INTO evidence VALUES (?, ?)", (evidence_sha, evidence))
     if report is not None:
         text = canonical_text(report)
-    # An attacker who also holds this user's verdict key (the worst case): only the
-    # re-derivation from the evidence stands between them and a reused verdict.
-    binding = verdict_key.bind(evidence_sha, text)
+    if key is None:
+        binding = verdict_key.bind(evidence_sha, text)
+    else:
+        message = (evidence_sha + "\n" + text).encode("utf-8")
+        binding = hmac.digest(key, message, "sha256").hex()
     conn.execute("UPDATE records SET report = ?, evidence_sha256 = ?, verdict_sha256 = ?",
                  (text, evidence_sha, binding))
 
@@ -310,7 +317,7 @@ def test_an_edited_verdict_is_not_reused(tmp_path: Path, field: str, value: Any)
     report = _stored_report(tmp_path)
     report[field] = value
     with database(tmp_path) as conn:
-        _rebind(conn, report=report)
+        _rebind(conn, report=report, key=ATTACKER_KEY)
     assert cache.get_verdict(SEED_ID, REGISTRY) is None
     assert cache.verdicts([SEED_ID], REGISTRY) == {}
     assert cache.get_verified(SEED_ID, REGISTRY) is None
@@ -333,7 +340,7 @@ def test_an_edited_evidence_blob_is_not_reused(tmp_path: Path) -> None:
     forged = evidence.replace(b"Exploring Hidden", b"Exploring Hiding")
     assert forged != evidence
     with database(tmp_path) as conn:
-        _rebind(conn, evidence=forged)
+        _rebind(conn, evidence=forged, key=ATTACKER_KEY)
     assert cache.get_verdict(SEED_ID, REGISTRY) is None
 
 
@@ -436,3 +443,17 @@ def test_annotate_works_with_an_unusable_cache(tmp_path: Path, kind: str) -> Non
     warnings = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(warnings) == 1 and "cache is not usable" in warnings[0], result.stderr
     assert bib.read_text().count("pith = {pith:") == 4
+
+
+def test_held_evidence_is_vouched_only_for_the_bound_bytes(tmp_path: Path) -> None:
+    """A lock's line stands in for the stored evidence only when it is those very bytes."""
+    cache = seeded(tmp_path)
+    stored = cache.verdicts([SEED_ID], REGISTRY)[SEED_ID]
+    text = str(stored.evidence)
+    held = cache.verdicts([SEED_ID], REGISTRY, held={SEED_ID: text})
+    assert held[SEED_ID].report == stored.report and held[SEED_ID].evidence == text
+    assert cache.read_only_verdicts([SEED_ID], REGISTRY, held={SEED_ID: text}) == held
+    for other in (text.replace("Exploring Hidden", "Exploring Hiding"), text + " ", ""):
+        assert cache.verdicts([SEED_ID], REGISTRY, held={SEED_ID: other}) == {}
+        assert cache.read_only_verdicts([SEED_ID], REGISTRY, held={SEED_ID: other}) == {}
+    assert cache.verdicts([SEED_ID], REGISTRY, held={}) == {}  # nothing held, nothing vouched

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import pytest
 
 from pith_bib import TrustRoot, verify_document
-from pith_bib.cache import Cache, vouched_evidence
+from pith_bib.cache import Cache, held_by_id, vouched_reports
 from pith_bib.check import check_bib
 from pith_bib.entry_query import FieldNames
 from pith_bib.errors import LockFileError
@@ -51,8 +51,10 @@ def _lock(tmp_path: Path, evidence: object) -> Path:
 
 
 def _known(cache: Cache) -> object:
-    return lambda numbers: vouched_evidence(
-        cache.verdicts([n.rsplit(":", 1)[-1] for n in numbers], TrustRoot.default()), numbers)
+    def known(lines: dict[str, str]) -> object:
+        held = held_by_id(lines)
+        return vouched_reports(cache.verdicts(held, TrustRoot.default(), held=held), lines)
+    return known
 
 
 def test_lock_lines_equal_to_cached_evidence_stay_unparsed(
