@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.timing import best_of
-from pith_bib import authors
+from pith_bib import authors, ulatex
 from pith_bib.authors import PersonName, compare_author_names, compare_authors
 from pith_bib.bibfile import parse
 from tests.test_authors import registry_list
@@ -75,8 +75,8 @@ def main() -> None:
     print(f"{len(fields)} author fields of {HEPML.name}")
 
     authors.decode_latex("\\'e")  # latexcodec's import and tables: once per process
-    authors._ULATEX_TABLES.clear()
-    tables = best_of(1, authors._ulatex_tables)
+    ulatex.ULATEX_TABLES.clear()
+    tables = best_of(1, ulatex.ulatex_tables)
     print(f"{'LaTeX tables (first use in a process)':44} once {tables * 1000:7.1f} ms")
 
     report("compare_authors, own registry list", args.repeat,

@@ -40,6 +40,9 @@ HOSTILE = {  # name: (repeated unit, prefix, suffix)
     "blanks before an entry": (b"\t", b"", b"@a{k,}"),
     "entries on one line": (b"@a{k, t = {x}}", b"", b""),
     "CR-only entries": (b"@a{k,\r t = {x}}\r", b"", b""),
+    "unclosed '{' values": (b"@a{k, t={x\n", b"", b""),
+    "unclosed quoted values": (b'@a{k, t="x\n', b"", b""),
+    "unclosed @preamble values": (b"@preamble{ {x\n", b"", b""),
 }
 
 

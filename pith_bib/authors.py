@@ -26,14 +26,13 @@ work is bounded by :data:`MAX_FIELD_CHARS`, :data:`MAX_NAMES` and friends.
 from __future__ import annotations
 
 import enum
-import importlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .titles import decode_ulatex
+from . import ulatex
 
 MAX_FIELD_CHARS = 100_000
 """Longest BibTeX author field read; the rest is ignored like ``and others``."""
@@ -106,21 +105,21 @@ def decode_latex(raw: str) -> str:
     """Unicode for one LaTeX name, braces kept (they still group words).
 
     The ``ulatex`` codec costs about 50 µs a name, so it only runs when there is
-    a backslash, and then by :func:`_ulatex` (the same decoding, faster). It
+    a backslash, and then by :func:`pith_bib.ulatex.decode` (the same decoding, faster). It
     leaves some forms alone (``\\'{\\i}``, unknown macros); those are reduced by
     hand: an accent command is dropped (accents are folded away anyway), a
     letter macro (``\\ss``, ``\\o``) becomes its letters.
     """
     if "\\" not in raw:
         return raw
-    return _drop_leftovers(_ulatex(raw))
+    return _drop_leftovers(ulatex.decode(raw))
 
 
 def _decode_latex_reference(raw: str) -> str:
     """:func:`decode_latex` through the codec itself, kept to test the quick route against."""
     if "\\" not in raw:
         return raw
-    return _drop_leftovers(_ulatex_by_codec(raw))
+    return _drop_leftovers(ulatex.decode_by_codec(raw))
 
 
 def _drop_leftovers(text: str) -> str:
@@ -128,148 +127,6 @@ def _drop_leftovers(text: str) -> str:
         text = _LEFTOVER_COMMAND_RE.sub(_drop_command, text)
         text = _LEFTOVER_SYMBOL_RE.sub(_drop_symbol, text)
     return text
-
-
-def _ulatex_by_codec(raw: str) -> str:
-    try:
-        return decode_ulatex(raw)
-    except Exception:  # the codec's failure modes on hostile input are not documented
-        return raw
-
-
-_CodecToken = tuple[str, str]  # (latexcodec token name, text)
-
-
-class _Node:
-    """A reverse trie of latexcodec's keys: children by token, from a key's last token back."""
-
-    __slots__ = ("children", "text")
-
-    def __init__(self) -> None:
-        self.children: dict[_CodecToken, _Node] = {}
-        self.text: str | None = None  # the translation of the key ending here
-
-
-@dataclass(frozen=True)
-class _UlatexTables:
-    lexer: re.Pattern[str]
-    trie: _Node
-    max_length: int
-
-
-_ULATEX_TABLES: list[_UlatexTables | None] = []  # built on first use
-
-
-def _ulatex_tables() -> _UlatexTables | None:
-    """latexcodec's own lexer pattern and translation table, the table as a reverse trie.
-
-    None when that latexcodec does not expose them as 3.x does (the codec then
-    decodes everything).
-    """
-    if not _ULATEX_TABLES:
-        tables = None
-        try:
-            lexer = importlib.import_module("latexcodec.lexer").LatexLexer.regexp
-            table = importlib.import_module("latexcodec.codec")._LATEX_UNICODE_TABLE
-            trie = _Node()
-            for key, text in table.unicode_map.items():
-                node = trie
-                for token in reversed(key):
-                    node = node.children.setdefault((token.name, token.text), _Node())
-                node.text = text
-            tables = _UlatexTables(lexer, trie, int(table.max_length))
-        except (ImportError, AttributeError, TypeError, ValueError):
-            tables = None
-        _ULATEX_TABLES.append(tables)
-    return _ULATEX_TABLES[0]
-
-
-def _ulatex(raw: str) -> str:
-    """``codecs.decode(raw, "ulatex")`` as the codec computes it, about ten times faster.
-
-    Why it is the same: it runs latexcodec's own lexer pattern, the same
-    space/newline/comment state machine (``LatexIncrementalLexer.get_tokens``),
-    and the same rule for translation (``LatexIncrementalDecoder.get_unicode_tokens``:
-    after each token, the longest table key that ends the buffer of untranslated
-    tokens wins; the buffer is flushed at the table's longest key); control words
-    are written back with a space, as ``decode_token`` does. The codec is slow
-    for its generators and named tuples, not its rules. A lone trailing
-    backslash (the codec's strict error) goes to the codec itself.
-    """
-    tables = _ulatex_tables()
-    if tables is None:
-        return _ulatex_by_codec(raw)
-    tokens = _ulatex_tokens(raw, tables.lexer)
-    if tokens is None:
-        return _ulatex_by_codec(raw)
-    return _translate_tokens(tokens, tables)
-
-
-def _ulatex_tokens(raw: str, lexer: re.Pattern[str]) -> list[_CodecToken] | None:
-    """latexcodec's token stream (spaces after control sequences skipped, newlines folded)."""
-    tokens: list[_CodecToken] = []
-    state = "N"  # start of line, skipping spaces, middle of line
-    for match in lexer.finditer(raw):
-        kind = match.lastgroup or "unknown"
-        if kind == "space":
-            if state != "M":
-                continue
-            state = "S"
-        elif kind in ("control_word", "control_symbol"):
-            state = "S"
-        elif kind == "newline":
-            if state == "M":
-                tokens.append(("space", " "))
-            elif state == "N":
-                tokens.append(("control_word", "\\par"))
-            state = "N"
-            continue
-        elif kind == "comment":
-            state = "S"
-            continue
-        elif kind == "unknown":
-            return None
-        else:  # chars, math shift, parameter, control symbols that keep spaces
-            state = "M"
-        tokens.append((kind, match.group()))
-    return tokens
-
-
-def _translate_tokens(tokens: list[_CodecToken], tables: _UlatexTables) -> str:
-    out: list[str] = []
-    buffer: list[_CodecToken] = []
-    ends = tables.trie.children
-    for token in tokens:
-        buffer.append(token)
-        if token not in ends:  # no key ends with it: nothing can match
-            size = 0
-        else:
-            size, text = _longest_key(buffer, tables.trie)
-        if size:
-            out.extend(_token_text(t) for t in buffer[:-size])
-            out.append(text)
-            buffer.clear()
-        while len(buffer) >= tables.max_length:
-            out.append(_token_text(buffer.pop(0)))
-    out.extend(_token_text(t) for t in buffer)
-    return "".join(out)
-
-
-def _longest_key(buffer: list[_CodecToken], trie: _Node) -> tuple[int, str]:
-    """The length and translation of the longest key ending the buffer (0 for none)."""
-    node: _Node | None = trie
-    size, text = 0, ""
-    for depth in range(len(buffer) - 1, -1, -1):
-        node = node.children.get(buffer[depth])
-        if node is None:
-            break
-        if node.text is not None:
-            size, text = len(buffer) - depth, node.text
-    return size, text
-
-
-def _token_text(token: _CodecToken) -> str:
-    return token[1] + " " if token[0] == "control_word" else token[1]
 
 
 @lru_cache(maxsize=16384)

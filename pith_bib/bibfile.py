@@ -507,30 +507,38 @@ class BibFile:
                 f"the entry on line {self.line_of(nxt)}"
             )
 
-    def _value_end(self, pos: int) -> int:
-        """End of a value starting at ``pos``, for values too deep for the regex."""
+    def _value_end(self, pos: int, limit: int) -> int:
+        """End of a value starting at ``pos``, for values too deep for the regex.
+
+        A value is never read past ``limit`` (the next line that starts an entry):
+        one that would run on is malformed wherever it ends, and looking for its
+        end would make a file of unclosed values quadratic. Beyond the limit, the
+        answer is ``limit + 1``.
+        """
         text = self.text
         end = pos
         while True:
             ch = text[end:end + 1]
             if ch == "{":
-                end = self._balanced(end, "{")
+                end = self._balanced(end, "{", limit)
             elif ch == '"':
-                end = self._balanced(end, '"')
+                end = self._balanced(end, '"', limit)
             else:
                 bare = re.compile(_BARE).match(text, end)
                 if bare is None:
                     raise _Malformed(end, "expected a value")
                 end = bare.end()
+            if end > limit:
+                return end
             more = re.compile(r"\s*#\s*").match(text, end)
             if more is None:
                 return end
             end = more.end()
 
-    def _balanced(self, pos: int, opener: str) -> int:
+    def _balanced(self, pos: int, opener: str, limit: int) -> int:
         pattern = _BRACE_RE if opener == "{" else _QUOTE_OR_BRACE_RE
         depth = 0
-        for match in pattern.finditer(self.text, pos + 1):
+        for match in pattern.finditer(self.text, pos + 1, limit):
             ch = match.group()
             if ch == "{":
                 depth += 1
@@ -542,22 +550,25 @@ class BibFile:
                     raise _Malformed(match.start(), "unbalanced '}' in a quoted value")
             elif depth == 0:  # closing quote
                 return match.end()
+        if limit < len(self.text):
+            return limit + 1
         raise _Malformed(pos, "unbalanced braces: the value is never closed")
 
-    def _field_at(self, pos: int) -> re.Match[str] | tuple[int, int, int, int] | None:
+    def _field_at(self, pos: int, limit: int
+                  ) -> re.Match[str] | tuple[int, int, int, int] | None:
         match = _FIELD_RE.match(self.text, pos)
         if match is not None:
             return match
         name = re.compile(rf"\s*({_NAME})\s*=\s*").match(self.text, pos)
         if name is None:
             return None
-        value_end = self._value_end(name.end())
+        value_end = self._value_end(name.end(), limit)
         return name.start(1), name.end(1), name.end(), value_end
 
-    def _slow_field(self, ws: int, closer: str) -> tuple[int, int, int, int, int]:
+    def _slow_field(self, ws: int, closer: str, limit: int) -> tuple[int, int, int, int, int]:
         """(name start, name end, value start, value end, after) of a field the fast
         pattern missed at ``pos``, or the reason there is none."""
-        found = self._field_at(ws)
+        found = self._field_at(ws, limit)
         if isinstance(found, re.Match):
             return found.start(2), found.end(2), found.start(4), found.end(4), found.end()
         if found is not None:
@@ -588,7 +599,7 @@ class BibFile:
                 if text.startswith(closer, ws):
                     return fields, trailing_comma, ws + 1
                 name_start, name_end, value_start, value_end, after = \
-                    self._slow_field(ws, closer)
+                    self._slow_field(ws, closer, limit)
             if value_end > limit:
                 raise _Malformed(limit, (
                     f"unbalanced braces or quotes in field {text[name_start:name_end]!r} "
@@ -643,7 +654,8 @@ class BibFile:
 
     def _scan_preamble(self, pos: int, closer: str) -> int:
         start = _WS_RE.match(self.text, pos).end()
-        end = self._value_end(start)
+        end = self._value_end(start, self._next_recovery(pos))
+        self._check_no_entry_swallowed(pos, end)
         end = _WS_RE.match(self.text, end).end()
         if not self.text.startswith(closer, end):
             raise _Malformed(end, f"expected '{closer}' to close @preamble")

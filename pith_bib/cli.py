@@ -270,12 +270,12 @@ def _lock_paths(settings: Any, files: Sequence[str], output: Path | None) -> lis
 
 
 def run_annotate(settings: Any, files: list[str], options: AnnotateOptions) -> int:
-    """Annotate ``files``; returns the exit code. Used by ``annotate`` and ``watch``."""
+    """Annotate ``files``; returns the exit code. Used by ``annotate``."""
     with paused_collector():
-        return _annotate_files(settings, files, options)
+        return _annotate_exit(_annotate_files(settings, files, options))
 
 
-def _annotate_files(settings: Any, files: list[str], options: AnnotateOptions) -> int:
+def _annotate_files(settings: Any, files: list[str], options: AnnotateOptions) -> list[Any]:
     from .annotate import plan, write_result
     from .lock import load_lock
 
@@ -295,7 +295,7 @@ def _annotate_files(settings: Any, files: list[str], options: AnnotateOptions) -
         results.append(result)
     _report_annotate(results, options)
     _print_warnings(resolver.warnings)
-    return _annotate_exit(results)
+    return results
 
 
 def _annotate_exit(results: list[Any]) -> int:
@@ -443,11 +443,15 @@ def cmd_watch(args: argparse.Namespace) -> int:
     settings = _settings(args, [args.file])
     options = AnnotateOptions(verbose=args.verbose, quiet=True)
 
-    def once() -> None:
+    def once() -> bytes | None:
+        """The bytes the file holds after this run, as far as this run knows."""
         try:
-            run_annotate(settings, [args.file], options)
+            with paused_collector():
+                (result,) = _annotate_files(settings, [args.file], options)
         except PithBibError as exc:
             print(f"pith-bib: error: {clean(str(exc))}", file=sys.stderr)
+            return None
+        return result.new_bytes if result.wrote else result.original
 
     try:
         watch(Path(args.file), once, interval=args.interval, settle=args.settle)

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from . import bibfile, csljson
 from .authors import PersonName
 from .entry_query import FieldNames, claims_for
-from .errors import BibEditError, CslJsonError
+from .errors import BibEditError, BibError, CslJsonError
 from .ids import FieldSource, Identifiers
 from .policy import Claims, Query
 
@@ -158,7 +158,7 @@ class BibDocument:
         across blocks except where an entry ends on the line the next block
         starts: then (one-line entries) the whole file is parsed again.
         """
-        text = _decoded(data, self.bib)
+        text = _decoded(data, self.bib)  # as the next reader will decode it
         edited = [e for e in self.bib.entries if id(e) in self._writes]
         if not _gaps_start_new_lines(self.bib.text, edited):
             self._check_whole(text)
@@ -209,15 +209,20 @@ class BibDocument:
 
 
 def _decoded(data: bytes, bib: bibfile.BibFile) -> str:
-    """The edited bytes as text, in the file's own encoding (what to_bytes encoded)."""
-    if not data.startswith(bib.bom):
-        raise BibEditError("internal error: the edited file lost its byte-order mark; "
-                           "nothing was written", bib.path)
+    """The edited bytes as the next reader will decode them, which must be as before.
+
+    Encoding detection reads the file again (a JabRef ``% Encoding:`` line counts
+    only near the top, and an edit can move it), so the result must be decoded
+    the same way the original was, or every untouched entry could read differently.
+    """
     try:
-        return data[len(bib.bom):].decode(bib.encoding)
-    except UnicodeDecodeError:
-        raise BibEditError("internal error: the edited file does not decode; nothing was "
-                           "written", bib.path) from None
+        text, encoding, bom = bibfile.decode_bib(data, bib.path)
+    except BibError:
+        text, encoding, bom = "", "", b""
+    if (encoding, bom) != (bib.encoding, bib.bom):
+        raise BibEditError("internal error: the edited file would be read in another encoding "
+                           "than the original; nothing was written", bib.path)
+    return text
 
 
 def _gaps_start_new_lines(text: str, edited: Sequence[bibfile.Entry]) -> bool:

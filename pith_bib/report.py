@@ -78,12 +78,14 @@ class VerificationReport:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VerificationReport:
         """Rebuild a report saved with ``to_dict`` (the cache keeps verdicts this way)."""
-        names = set(cls.__dataclass_fields__)
-        values = {k: v for k, v in data.items() if k in names}
-        values["aliases"] = [tuple(a) for a in values.get("aliases", [])]
-        return cls(**values)
+        names = _REPORT_FIELDS
+        values = data if data.keys() <= names else {k: v for k, v in data.items() if k in names}
+        return cls(**{**values, "aliases": [tuple(a) for a in values.get("aliases", [])]})
 
     @classmethod
     def stored_fields(cls) -> frozenset[str]:
         """Every field a stored report must carry to be reused (older formats lack some)."""
-        return frozenset(cls.__dataclass_fields__)
+        return _REPORT_FIELDS
+
+
+_REPORT_FIELDS = frozenset(VerificationReport.__dataclass_fields__)

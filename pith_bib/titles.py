@@ -9,11 +9,11 @@ reduced to a comparison key first, and only a clear difference is reported.
 
 from __future__ import annotations
 
-import codecs
 import difflib
-import importlib
 import re
 import unicodedata
+
+from . import ulatex
 
 _COMMAND_RE = re.compile(r"\\[A-Za-z]+\*?\s*")
 _SYMBOL_RE = re.compile(r"\\[^A-Za-z\s]")
@@ -23,40 +23,24 @@ MATCH_THRESHOLD = 0.8
 MAX_COMPARED_CHARS = 1000
 
 
-_LATEXCODEC: list[object] = []  # the module, once imported
-
-
-def decode_ulatex(text: str) -> str:
-    """``codecs.decode(text, "ulatex")``; the codec (a pybtex dependency) is loaded on first use.
-
-    Why lazily: importing latexcodec costs about 8 ms of start-up, and only
-    text with a backslash ever needs it.
-    """
-    if not _LATEXCODEC:
-        _LATEXCODEC.append(importlib.import_module("latexcodec"))  # registers "ulatex"
-    return codecs.decode(text, "ulatex")
-
-
 def latex_to_text(text: str) -> str:
     """Plain Unicode for a LaTeX title: accents decoded, commands and braces dropped.
 
-    The LaTeX codec is slow (about 0.5 ms a title) and only matters when the
-    text has a control sequence; without a backslash, what it would change
-    (``--``, ``~``, quotes) is punctuation, which the comparison key drops anyway.
+    Without a backslash there is no control sequence, and what the codec would
+    change (``--``, ``~``, quotes) is punctuation, which the comparison key drops
+    anyway; with one, :func:`pith_bib.ulatex.decode` decodes as the codec does.
     """
     if "\\" not in text:  # no control sequence: the codec and both patterns are no-ops
         return " ".join(text.replace("{", "").replace("}", "").replace("$", "").split())
-    return _latex_to_text_reference(text)
+    return _plain(ulatex.decode(text))
 
 
 def _latex_to_text_reference(text: str) -> str:
-    """:func:`latex_to_text` by the general route, kept whole to test the quick one against."""
-    decoded = text
-    if "\\" in text:
-        try:
-            decoded = decode_ulatex(text)
-        except (ValueError, TypeError, IndexError, KeyError):
-            decoded = text
+    """:func:`latex_to_text` by the codec itself, kept to test the quick routes against."""
+    return _plain(ulatex.decode_by_codec(text) if "\\" in text else text)
+
+
+def _plain(decoded: str) -> str:
     decoded = _COMMAND_RE.sub(" ", decoded)
     decoded = _SYMBOL_RE.sub(" ", decoded)
     decoded = decoded.replace("{", "").replace("}", "").replace("$", "")
@@ -66,7 +50,7 @@ def _latex_to_text_reference(text: str) -> str:
 def title_key(text: str, decode: bool = True) -> str:
     """Case-, accent-, brace- and punctuation-free form used for comparison.
 
-    ``decode=False`` skips the LaTeX codec and just drops control sequences:
+    ``decode=False`` skips the LaTeX decoding and just drops control sequences:
     good enough to recognise most equal titles quickly (``Schr\\"odinger``
     and ``Schrödinger`` both become ``schrodinger``).
     """
@@ -74,7 +58,7 @@ def title_key(text: str, decode: bool = True) -> str:
         plain = text.replace("{", "").replace("}", "").replace("$", "") if decode else text
         if plain.isascii():
             return _ascii_key(plain)
-    return _title_key_reference(text, decode)
+    return _fold(latex_to_text(text) if decode else _drop_commands(text))
 
 
 def _ascii_key(plain: str) -> str:
@@ -88,11 +72,15 @@ def _ascii_key(plain: str) -> str:
 
 
 def _title_key_reference(text: str, decode: bool = True) -> str:
-    """The comparison key by the general route: any text, any script."""
-    if decode:
-        plain = _latex_to_text_reference(text)
-    else:
-        plain = _SYMBOL_RE.sub("", _COMMAND_RE.sub(" ", text))
+    """The comparison key by the general route and the codec: any text, any script."""
+    return _fold(_latex_to_text_reference(text) if decode else _drop_commands(text))
+
+
+def _drop_commands(text: str) -> str:
+    return _SYMBOL_RE.sub("", _COMMAND_RE.sub(" ", text))
+
+
+def _fold(plain: str) -> str:
     if not plain.isascii():
         plain = unicodedata.normalize("NFKD", plain)
         plain = "".join(c for c in plain if not unicodedata.combining(c))

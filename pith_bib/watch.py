@@ -4,7 +4,9 @@ Better BibTeX auto-export rewrites the whole file each time the Zotero library
 changes and has no post-export hook, dropping fields it does not know. This
 loop polls the file (portable, no extra dependency), waits until it has
 stopped changing, annotates it, and remembers the hash of what it wrote so its
-own write does not trigger another round.
+own write does not trigger another round. It remembers what it wrote, not what
+the file holds afterwards: an export landing just after our write is a change
+to annotate, never mistaken for our own.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+# One round: annotate, and answer the bytes it left in the file (what it wrote, or
+# what it read and found up to date); None when it cannot say.
+AnnotateOnce = Callable[[], "bytes | None"]
 
 Snapshot = tuple[int, int] | None
 
@@ -33,14 +39,17 @@ def _digest(path: Path) -> str | None:
         return None
 
 
-def watch(path: Path, annotate_once: Callable[[], None], *, interval: float = 0.5,
+def _ours(path: Path, left: bytes | None) -> str | None:
+    return hashlib.sha256(left).hexdigest() if left is not None else _digest(path)
+
+
+def watch(path: Path, annotate_once: AnnotateOnce, *, interval: float = 0.5,
           settle: float = 1.0, log: Callable[[str], None] = print,
           should_stop: Callable[[], bool] = lambda: False) -> None:
     """Annotate now, then after every settled change that we did not make ourselves."""
     log(f"watching {path} (Ctrl-C to stop)")
-    annotate_once()
-    ours = _digest(path)
-    seen = _snapshot(path)
+    ours = _ours(path, annotate_once())
+    seen: Snapshot = None  # look at the file once more: it may have changed meanwhile
     while not should_stop():
         time.sleep(interval)
         current = _snapshot(path)
@@ -57,6 +66,5 @@ def watch(path: Path, annotate_once: Callable[[], None], *, interval: float = 0.
         if digest is None or digest == ours:
             continue
         log(f"{path} changed; annotating")
-        annotate_once()
-        ours = _digest(path)
-        seen = _snapshot(path)
+        ours = _ours(path, annotate_once())
+        seen = None

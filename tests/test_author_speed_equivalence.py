@@ -2,7 +2,7 @@
 
 A cold process compares every entry once, so ``authors`` has quick routes:
 LaTeX decoded by latexcodec's own lexer and table without its slow generators
-(``authors._ulatex``), ASCII words folded by one translation table, brace-free
+(``ulatex.decode``), ASCII words folded by one translation table, brace-free
 fields and names split by ``str.split``, and the usual case (every entry name
 signed) decided without the full matching. The code they replaced is kept
 below as the *reference* (the comparison as it was, LaTeX through the codec
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from pith_bib import authors
+from pith_bib import authors, ulatex
 from pith_bib.authors import AuthorComparison, AuthorVerdict, PersonName
 from pith_bib.bibfile import Entry, parse
 from pith_bib.errors import BibError
@@ -274,8 +274,8 @@ def _assert_same(field: str, signed: str, structured: bool = True) -> AuthorComp
 
 
 def test_quick_decoder_reads_latexcodecs_own_tables() -> None:
-    assert authors._ulatex_tables() is not None  # else every name would go to the codec
-    assert authors._ulatex("Kr{\\\"a}mer, \\o ster \\c{c}") == "Kr{ä}mer, øster {ç}"
+    assert ulatex.ulatex_tables() is not None  # else every name would go to the codec
+    assert ulatex.decode("Kr{\\\"a}mer, \\o ster \\c{c}") == "Kr{ä}mer, øster {ç}"
 
 
 def test_quick_decoder_equals_the_codec_on_every_corpus_field_and_name() -> None:
@@ -285,7 +285,7 @@ def test_quick_decoder_equals_the_codec_on_every_corpus_field_and_name() -> None
     with_latex = [text for text in texts if "\\" in text]
     assert len(with_latex) > 2000
     for text in with_latex:
-        assert authors._ulatex(text) == authors._ulatex_by_codec(text), text[:200]
+        assert ulatex.decode(text) == ulatex.decode_by_codec(text), text[:200]
         assert authors.decode_latex.__wrapped__(text) == \
             authors._decode_latex_reference(text), text[:200]
 
@@ -304,7 +304,7 @@ def test_quick_decoder_equals_the_codec_on_generated_latex() -> None:
              for _ in range(20_000)]
     texts += [text[:3000] for text in HOSTILE]
     for text in texts:
-        assert authors._ulatex(text) == authors._ulatex_by_codec(text), text
+        assert ulatex.decode(text) == ulatex.decode_by_codec(text), text
         assert authors.decode_latex.__wrapped__(text) == authors._decode_latex_reference(text)
 
 

@@ -288,6 +288,8 @@ problem line 7 key None:
 blocks text:0-1 text:1-3 text:3-4 entry:4-16 text:16-17 entry:17-25
 blocks text:25-26 text:26-27 text:27-28
 """,
+    # A value that is never closed is read only up to the next line that starts an
+    # entry (bounded work); the problem names that entry.
     "blank_runs_before_entries": """\
 @a{k2 line 3 105-120 key_end 110 key_comma 110 trailing None
   t 112 116-119 {b}
@@ -299,8 +301,8 @@ blocks bad:0-35 text:35-105 entry:105-120 text:120-251 entry:251-266 text:266-27
 blocks entry:270-285 text:285-286
 problem line 1 key bad:
   malformed @a{bad:
-   unbalanced braces:
-   the value is never closed;
+   unbalanced braces or quotes in field 't' (line 1):
+   its value runs into the entry on line 3;
    its text is kept as it is
 """,
     "hash_parts_spacing": """\

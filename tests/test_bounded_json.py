@@ -48,3 +48,24 @@ def test_deep_zotero_state_means_a_full_read(tmp_path: Path) -> None:
     state = SyncState(tmp_path, client)  # type: ignore[arg-type]
     state.path.write_bytes(DEEP[:60000])
     assert state.load() is None
+
+
+def test_depth_is_counted_on_objects_and_arrays_only() -> None:
+    from pith_bib.errors import JsonFormatError
+    from pith_bib.strict_json import load_json
+
+    def nested(depth: int) -> bytes:
+        opener, closer = "", ""
+        for level in range(depth):
+            opener += '{"k":' if level % 2 else "["
+            closer = ("}" if level % 2 else "]") + closer
+        return (opener + '"[[[{{{"' + closer).encode()
+
+    assert load_json(nested(5), max_depth=5) is not None  # brackets inside strings do not count
+    with pytest.raises(JsonFormatError, match="nested deeper than 5 levels"):
+        load_json(nested(6), max_depth=5)
+    assert load_json(b'[[], {"a": [[]]}, 1]', max_depth=4) is not None
+    with pytest.raises(JsonFormatError, match="nested deeper than 3 levels"):
+        load_json(b'[[], {"a": [[]]}, 1]', max_depth=3)  # an empty array counts as a level
+    with pytest.raises(JsonFormatError, match="nested deeper than"):
+        load_json(b"[" * 200_000 + b"]" * 200_000)  # the parser's own guard, one line

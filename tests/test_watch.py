@@ -116,3 +116,33 @@ def test_a_deep_lock_is_reported_and_watch_keeps_running(tmp_path: Path) -> None
                 child.wait()
     text = log.read_text()
     assert code == 0 and "Traceback" not in text, text
+
+
+def test_an_export_landing_right_after_our_write_is_annotated(tmp_path: Path) -> None:
+    """The watch remembers the bytes it wrote, not what the file holds afterwards: an
+    export that lands between our write and the next look is a change, not ours."""
+    target = tmp_path / "refs.bib"
+    target.write_text("first")
+    rounds: list[str] = []
+    stop = threading.Event()
+
+    def annotate_once() -> bytes:
+        rounds.append(target.read_text())
+        ours = (target.read_text() + " +annotated").encode()
+        target.write_bytes(ours)
+        if len(rounds) == 1:
+            target.write_text("exported meanwhile")  # another program, a moment later
+        return ours
+
+    worker = threading.Thread(target=watch, args=(target, annotate_once), kwargs={
+        "interval": 0.01, "settle": 0.05, "log": lambda _msg: None,
+        "should_stop": stop.is_set})
+    worker.start()
+    try:
+        _wait_for(lambda: len(rounds) == 2, "the round for the export")
+        time.sleep(0.3)  # and no third round for our own second write
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    assert rounds == ["first", "exported meanwhile"]
+    assert target.read_text() == "exported meanwhile +annotated"
