@@ -12,7 +12,6 @@ around each signature hold the GIL), because this runs on every commit.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -26,8 +25,8 @@ from .errors import PithBibError
 from .evidence import report_from_verdict, verify_evidence
 from .ids import Identifiers, extract
 from .lock import EncodedEvidence, LockFile
-from .policy import Policy, Query, judge_all
-from .report import VerificationReport
+from .policy import Policy, Query, judge_all, record_aliases
+from .report import Reason, VerificationReport
 from .trust import TrustRoot
 
 if TYPE_CHECKING:
@@ -71,7 +70,22 @@ _SHARED: dict[str, Any] = {}
 
 def _verify_chunk(numbers: list[str]) -> list[tuple[str, VerificationReport]]:
     papers, trust = _SHARED["papers"], _SHARED["trust"]
-    return [(n, verify_evidence(n, papers[n], trust)) for n in numbers]
+    return [(n, verify_lock_evidence(n, papers[n], trust)) for n in numbers]
+
+
+def verify_lock_evidence(number: str, evidence: Any, trust: TrustRoot) -> VerificationReport:
+    """:func:`verify_evidence` on a lock's evidence, parsing it first if it was kept as text.
+
+    A line that is not strict JSON, or not an object, is evidence that fails,
+    with the parser's reason: the paper fails closed, never the whole check.
+    """
+    if isinstance(evidence, EncodedEvidence):
+        try:
+            evidence = evidence.decode()
+        except PithBibError as exc:
+            return VerificationReport(pith_number=number, reasons=[
+                Reason(f"the lock's evidence is not valid: {exc}", "malformed")])
+    return verify_evidence(number, evidence, trust)
 
 
 def _workers(count: int) -> int:
@@ -103,6 +117,7 @@ class EvidenceVerifier:
         self._pool: ProcessPoolExecutor | None = None
         self._futures: list[Any] = []
         self._started = False
+        self._all_in_workers = False  # every unvouched paper of the lock sent to workers
         if len(lock.papers) <= EARLY_VERIFY_LIMIT:
             self.start(lock.papers)
 
@@ -116,6 +131,7 @@ class EvidenceVerifier:
         workers = _workers(len(numbers))
         if workers <= 1:
             return
+        self._all_in_workers = needed is self.lock.papers
         # imported here: with the user's verdicts (or a small lock) no worker is needed
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -145,18 +161,31 @@ class EvidenceVerifier:
             self.reports[number] = self._verify(number)
         return self.reports[number]
 
+    def verified_aliases(self) -> dict[tuple[str, str], str] | None:
+        """Alias → number from the records that verified, when workers verify them all anyway.
+
+        Why: mapping through the lock's claims would parse every paper in this
+        process a second time. None when papers are verified only on demand (a
+        small or padded lock): the caller then maps through the claims and
+        verifies only what matches.
+        """
+        if not self._all_in_workers:
+            return None
+        aliases: dict[tuple[str, str], str] = {}
+        for number in sorted(self.lock.papers):
+            report = self.report(number)
+            if report.ok and isinstance(report.arxiv_id, str):
+                for key in record_aliases(report.arxiv_id, report.arxiv_version):
+                    aliases[key] = number
+        return aliases
+
     def _verify(self, number: str) -> VerificationReport:
         known = self.lock.known_report(number)
         if known is not None:  # the user cache verified exactly these evidence bytes
             reused = report_from_verdict(known, self.lock.papers[number])
             if reused is not None:
                 return reused
-        evidence = self.lock.papers[number]
-        if isinstance(evidence, EncodedEvidence):
-            # undecodable: verify_evidence reports it as evidence that is not an object
-            with contextlib.suppress(PithBibError):
-                evidence = evidence.decode()
-        return verify_evidence(number, evidence, self.trust)
+        return verify_lock_evidence(number, self.lock.papers[number], self.trust)
 
 
 def check_bib(path: Path, data: bytes, lock: LockFile | None, lock_path: Path,
@@ -254,7 +283,8 @@ class _Check:
 
     def _mapped_number(self, query: Query) -> str | None:
         if self._lock_aliases is None:
-            self._lock_aliases = self.lock.mapping()
+            verified = self.verifier.verified_aliases()
+            self._lock_aliases = self.lock.mapping() if verified is None else verified
         for key in query.alias_keys():
             number = self._lock_aliases.get(key)
             if number is not None and self.verifier.report(number).ok:

@@ -412,7 +412,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     for name in args.files:
         path = Path(name)
         lock_path = settings.lock_path_for(path)
-        lock = load_lock(lock_path, known=known)
+        lock = load_lock(lock_path, known=known, defer=True)
         results.append(check_bib(path, _read_bib(name), lock, lock_path,
                                  settings.fields, trust, policy=policy, fetch_missing=fetch))
     findings = [f for r in results for f in r.findings]

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 LOCK_VERSION = 1
 LOCK_SUFFIX = ".pith-lock.json"
+# A paper's evidence sits two levels deep in the lock: its own nesting limit.
+EVIDENCE_MAX_DEPTH = MAX_DEPTH - 2
 # About 4 KB of evidence per paper: room for 15,000 papers, and a bound on hostile input.
 MAX_LOCK_BYTES = 64 * 1024 * 1024
 # One paper line as to_bytes writes it: the number, then its evidence object.
@@ -60,7 +62,8 @@ class EncodedEvidence(str):
     """
 
     def decode(self) -> dict[str, Any]:  # type: ignore[override]
-        value = load_json(self.encode("utf-8"), what="evidence")
+        value = load_json(self.encode("utf-8"), max_bytes=MAX_LOCK_BYTES,
+                          max_depth=EVIDENCE_MAX_DEPTH, what="evidence")
         if not isinstance(value, dict):
             raise LockFileError("evidence is not an object")
         return value
@@ -154,24 +157,42 @@ class LockFile:
             if report is not None:  # the verdict states the record's source (cache binding)
                 arxiv_id, version = report.arxiv_id, report.arxiv_version
             else:
-                evidence = self.evidence(number) or {}
-                source = (evidence.get("record") or {}).get("source") or {}
-                arxiv_id, version = source.get("id"), source.get("version")
+                arxiv_id, version = self._source(number)
             if isinstance(arxiv_id, str):
                 for key in record_aliases(arxiv_id, version if isinstance(version, int)
                                           else None):
                     known[key] = number
         return known
 
+    def _source(self, number: str) -> tuple[Any, Any]:
+        """(arXiv id, version) the evidence claims; (None, None) when it cannot say.
 
-def load_lock(path: Path, known: KnownEvidence | None = None) -> LockFile | None:
+        Only a claim: whatever maps through it is verified before it counts.
+        Evidence that does not parse (a line kept unparsed) names nothing.
+        """
+        try:
+            evidence = self.evidence(number)
+        except (JsonFormatError, LockFileError):
+            return None, None
+        record = evidence.get("record") if isinstance(evidence, dict) else None
+        source = record.get("source") if isinstance(record, dict) else None
+        if not isinstance(source, dict):
+            return None, None
+        return source.get("id"), source.get("version")
+
+
+def load_lock(path: Path, known: KnownEvidence | None = None, *, defer: bool = False
+              ) -> LockFile | None:
     """The lock at ``path``; None when there is none; LockFileError when it is unusable.
 
     ``known`` (given the lock's paper lines) answers the verdicts the caller
     already holds for exactly those evidence bytes (the user cache's). A lock
     in the layout :meth:`LockFile.to_bytes` writes is read line by line, and a
     line so vouched for is kept as its text, unparsed, with its verdict; every
-    other line is parsed as strictly as the whole file otherwise is. Why: parsing ten megabytes of
+    other line is parsed as strictly as the whole file otherwise is, now, or
+    with ``defer`` when it is used (:meth:`EncodedEvidence.decode`): ``check``
+    parses and verifies such lines in its worker processes, in parallel, and a
+    line that is not valid evidence fails that paper's verification. Why: parsing ten megabytes of
     evidence that the cache has already vouched for was a third of a warm run.
     """
     try:  # a lock can come from a repository: never a FIFO, a device or an endless read
@@ -183,7 +204,7 @@ def load_lock(path: Path, known: KnownEvidence | None = None) -> LockFile | None
     if known is not None:
         lines = _canonical_lines(data)
         if lines is not None:
-            return _load_lines(path, *lines, known)
+            return _load_lines(path, *lines, known, defer)
     return _load_whole(path, data)
 
 
@@ -214,7 +235,7 @@ def _canonical_lines(data: bytes) -> tuple[str, list[tuple[str, str]]] | None:
 
 
 def _load_lines(path: Path, header: str, lines: list[tuple[str, str]],
-                known: KnownEvidence) -> LockFile:
+                known: KnownEvidence, defer: bool) -> LockFile:
     lock = _load_whole(path, header.encode("utf-8"))
     texts: dict[str, str] = {}
     for number, text in lines:
@@ -229,9 +250,12 @@ def _load_lines(path: Path, header: str, lines: list[tuple[str, str]],
             lock.papers[number] = EncodedEvidence(text)
             lock.known[number] = report
             continue
+        if defer:
+            lock.papers[number] = EncodedEvidence(text)
+            continue
         try:
             value = load_json(text.encode("utf-8"), max_bytes=MAX_LOCK_BYTES,
-                              max_depth=MAX_DEPTH - 2, what="lock file")
+                              max_depth=EVIDENCE_MAX_DEPTH, what="lock file")
         except JsonFormatError as exc:
             raise LockFileError(f"{path}: not a pith-bib lock file ({exc})") from None
         if not isinstance(value, dict):

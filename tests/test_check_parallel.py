@@ -50,3 +50,47 @@ def test_workers_find_exactly_the_tampered_paper(annotated: tuple[Path, Path], w
     lock_path.write_text(json.dumps(lock))
     (finding,) = _findings(bib, lock_path)
     assert f"evidence for {number} in the lock file does not verify" in finding
+
+
+def _deferred_findings(bib: Path, lock_path: Path) -> list[str]:
+    """What ``pith-bib check`` does: lines no verdict vouches for stay text until used."""
+    trust = TrustRoot.default().with_key(bytes(fixed_key(11).verify_key))
+    lock = load_lock(lock_path, known=lambda lines: {}, defer=True)
+    result = check_bib(bib, bib.read_bytes(), lock, lock_path, FieldNames(), trust,
+                       policy=entry_policy())
+    return [str(f) for f in result.findings]
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_a_deferred_line_that_is_not_strict_json_fails_only_its_paper(
+        annotated: tuple[Path, Path], workers: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    bib, lock_path = annotated
+    monkeypatch.setattr(check_module, "_workers", lambda count: workers)
+    assert _deferred_findings(bib, lock_path) == []
+    lines = lock_path.read_text().split("\n")
+    paper = next(i for i, line in enumerate(lines) if line.startswith('"pith:'))
+    number = lines[paper][1:37]
+    lines[paper] = lines[paper].replace(':{"', ':{"record":{},"', 1)  # a duplicate key
+    lock_path.write_text("\n".join(lines))
+    (finding,) = _deferred_findings(bib, lock_path)
+    assert f"evidence for {number} in the lock file does not verify" in finding
+    assert "duplicate key 'record'" in finding
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_an_unnumbered_entry_is_still_mapped_through_the_lock(
+        annotated: tuple[Path, Path], workers: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mapping comes from the verified records when workers verify them all, and from
+    the lock's claims otherwise: the same finding either way."""
+    bib, lock_path = annotated
+    monkeypatch.setattr(check_module, "_workers", lambda count: workers)
+    entries = bib.read_text().split("\n\n")
+    number = entries[3].split("pith = {")[1].split("}")[0]
+    entries[3] = "\n".join(line for line in entries[3].split("\n") if "pith" not in line)
+    bib.write_text("\n\n".join(entries).replace("{arXiv},\n}", "{arXiv}\n}"))
+    lock = json.loads(lock_path.read_text())
+    lock["not_found"]["arxiv:2101.00004"] = "not-found"
+    lock_path.write_text(json.dumps(lock))
+    (mapped,) = [f for f in _deferred_findings(bib, lock_path) if "maps" in f]
+    assert mapped.endswith(f"paper4: no pith field, but the lock's evidence maps 2101.00004 "
+                           f"to {number} (run pith-bib annotate)")
