@@ -461,6 +461,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 CORE_COMMANDS = frozenset({"verify", "resolve", "annotate", "check", "watch", "cache"})
+# Commands whose work is one bounded batch over the input: they run with the cyclic
+# collector paused (see pith_bib.collector).
+_BATCH_COMMANDS = frozenset({cmd_verify, cmd_resolve, cmd_annotate, cmd_check})
 
 
 def _command_in(argv: Sequence[str]) -> str | None:
@@ -555,7 +558,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        if args.handler is cmd_watch:  # long-running: each run pauses the collector itself
+        if args.handler not in _BATCH_COMMANDS:  # watch pauses per run; zotero is network
             return int(args.handler(args))
         with paused_collector():
             return int(args.handler(args))

@@ -160,3 +160,23 @@ def test_check_parser_leaves_the_mirror_builder_unloaded() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, cwd=ROOT)
     assert done.stdout.strip().endswith("[]")
+
+
+def test_the_collector_is_paused_only_for_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command's batch runs with the cyclic collector off; the caller's state comes back."""
+    import gc
+
+    from pith_bib import cli
+    from pith_bib.collector import paused_collector
+
+    states: list[bool] = []
+    monkeypatch.setattr(cli, "cmd_check", lambda args: states.append(gc.isenabled()) or 0)
+    monkeypatch.setattr(cli, "_BATCH_COMMANDS", frozenset({cli.cmd_check}))
+    assert gc.isenabled()
+    assert cli.main(["check", "refs.bib"]) == 0
+    assert states == [False] and gc.isenabled()
+    with paused_collector():
+        with paused_collector():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # an inner pause leaves the outer one in force
+    assert gc.isenabled()
