@@ -256,6 +256,17 @@ class Resolver:
         eligible = [q for q in queries if not (q.kind == "pith" and len(q.value) != 26)]
         if cache is None or not eligible:
             return {}
+        hits = {}
+        rest = []
+        for query in eligible:
+            hit = self._lock_first_hit(query, known, prefetched)
+            if hit is None:
+                rest.append(query)
+            else:
+                hits[query.key] = hit
+        eligible = rest
+        if not eligible:
+            return hits
         try:
             aliases = cache.lookup_many(key for q in eligible if q.kind != "pith"
                                         for key in q.alias_keys())
@@ -265,20 +276,34 @@ class Resolver:
             verdicts = {**cache.verdicts(wanted - prefetched.keys(), self.trust),
                         **{i: prefetched[i] for i in wanted & prefetched.keys()}}
         except CacheError:
-            return {}  # the search meets the same error, says it once and goes on without
-        hits = {}
+            return hits  # the search meets the same error, says it once and goes on without
         for query, found in candidates:
             for pith_id, mapped_by in found:
-                verdict = verdicts.get(pith_id)
-                if verdict is None or verdict.evidence is None or \
-                        IDENTITY.blocking(Claims.of_query(query), verdict.report) is not None:
-                    continue
-                result = Resolution(query)
-                _accept(result, None, verdict.report, "cache", mapped_by)
-                result.evidence = verdict.evidence
-                hits[query.key] = result
-                break
+                hit = _verdict_hit(query, verdicts.get(pith_id), mapped_by)
+                if hit is not None:
+                    hits[query.key] = hit
+                    break
         return hits
+
+    @staticmethod
+    def _lock_first_hit(query: Query, known: AliasMap, prefetched: Mapping[str, Verdict]
+                        ) -> Resolution | None:
+        """The answer when the search's first candidate is the lock's, with a verdict at hand.
+
+        Why: the first candidate of a search is the given number or the lock's
+        mapping of the query's first alias; when its verdict was already read
+        with the lock and names the paper, nothing later in the order can
+        answer instead, so the cache's alias index need not be read for it.
+        """
+        found: list[Candidate] = []
+        if query.kind == "pith":
+            found.append((query.value, "given"))
+        else:
+            _add(found, known.get(query.alias_keys()[0]), "lock", None)
+        if not found:
+            return None
+        pith_id, mapped_by = found[0]
+        return _verdict_hit(query, prefetched.get(pith_id), mapped_by)
 
     # -- step 1: candidates, source by source --------------------------------------
     def _local_candidates(self, query: Query, known: AliasMap, search: _Search | None,
@@ -479,6 +504,17 @@ def arxiv_id_of(query: Query) -> str | None:
     if query.kind == "doi" and is_arxiv_doi(query.value):
         return query.value[len(ARXIV_DOI_PREFIX):]
     return None
+
+
+def _verdict_hit(query: Query, verdict: Verdict | None, mapped_by: str) -> Resolution | None:
+    """A stored verdict's answer to ``query``, if it has evidence and names the queried paper."""
+    if verdict is None or verdict.evidence is None or \
+            IDENTITY.blocking(Claims.of_query(query), verdict.report) is not None:
+        return None
+    result = Resolution(query)
+    _accept(result, None, verdict.report, "cache", mapped_by)
+    result.evidence = verdict.evidence
+    return result
 
 
 def _add(found: list[Candidate], number: str | None, source: str,

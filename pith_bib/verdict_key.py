@@ -11,9 +11,11 @@ verified again. Without a usable key nothing is reused, nothing breaks.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
 import secrets
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,32 +35,46 @@ def key_path() -> Path:
     return base / KEY_NAME
 
 
+_CREATING = threading.Lock()
+
+
 def _create(path: Path) -> None:
-    """Write a new key once; a concurrent creator wins and its key is read back."""
+    """Write a new key so that it appears whole or not at all; a concurrent creator wins.
+
+    Why whole: a reader that found the file created but not yet written would
+    take "no usable key" for the rest of its run, and store verdicts no run
+    could reuse. The key is written to a private file first, then linked into
+    place, which fails if another process's key is already there.
+    """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temp = path.with_name(f".{KEY_NAME}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
-                     0o600)
-    except FileExistsError:
-        return
-    try:
-        os.write(fd, secrets.token_bytes(KEY_BYTES))
-        os.fsync(fd)
+        try:
+            os.write(fd, secrets.token_bytes(KEY_BYTES))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        with contextlib.suppress(FileExistsError):
+            os.link(temp, path)
     finally:
-        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
 
 
 @lru_cache(maxsize=1)
 def verdict_key() -> bytes | None:
     """This user's key, created on first use; None when it cannot be had."""
     path = key_path()
-    try:
-        data = read_regular_file(path, KEY_BYTES)
-        if data is None:
-            _create(path)
+    with _CREATING:  # threads of one run: one creates, the others read its key
+        try:
             data = read_regular_file(path, KEY_BYTES)
-    except (OSError, FileReadError):
-        return None
+            if data is None:
+                _create(path)
+                data = read_regular_file(path, KEY_BYTES)
+        except (OSError, FileReadError):
+            return None
     return data if data is not None and len(data) == KEY_BYTES else None
 
 

@@ -457,3 +457,39 @@ def test_held_evidence_is_vouched_only_for_the_bound_bytes(tmp_path: Path) -> No
         assert cache.verdicts([SEED_ID], REGISTRY, held={SEED_ID: other}) == {}
         assert cache.read_only_verdicts([SEED_ID], REGISTRY, held={SEED_ID: other}) == {}
     assert cache.verdicts([SEED_ID], REGISTRY, held={}) == {}  # nothing held, nothing vouched
+
+
+def _key_in_child(data_dir: str, barrier: Any, out: Any) -> None:
+    os.environ[verdict_key.DATA_ENV] = data_dir
+    verdict_key.verdict_key.cache_clear()
+    barrier.wait()
+    out.put(verdict_key.verdict_key())
+
+
+def test_processes_creating_the_key_at_once_all_get_the_same_whole_key(tmp_path: Path) -> None:
+    """A reader never sees a key file created but not yet written (it would store verdicts
+    no later run can reuse): the key appears whole, and one creator wins."""
+    context = multiprocessing.get_context("fork")
+    barrier, out = context.Barrier(12), context.Queue()
+    children = [context.Process(target=_key_in_child, args=(str(tmp_path / "data"), barrier, out))
+                for _ in range(12)]
+    for child in children:
+        child.start()
+    keys = [out.get(timeout=60) for _ in children]
+    for child in children:
+        child.join(timeout=60)
+    assert all(isinstance(k, bytes) and len(k) == verdict_key.KEY_BYTES for k in keys)
+    assert len(set(keys)) == 1
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == [verdict_key.KEY_NAME]
+
+
+def test_threads_of_one_run_share_one_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                          ) -> None:
+    monkeypatch.setenv(verdict_key.DATA_ENV, str(tmp_path / "data"))
+    verdict_key.verdict_key.cache_clear()
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            keys = list(pool.map(lambda _: verdict_key.verdict_key(), range(8)))
+    finally:
+        verdict_key.verdict_key.cache_clear()
+    assert keys[0] is not None and all(k == keys[0] for k in keys)
