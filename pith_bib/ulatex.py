@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import codecs
 import importlib
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 _LATEXCODEC: list[object] = []  # the module, once imported
 
@@ -59,26 +62,66 @@ class UlatexTables:
 ULATEX_TABLES: list[UlatexTables | None] = []  # built on first use
 
 
-def ulatex_tables() -> UlatexTables | None:
-    """latexcodec's own lexer pattern and translation table, the table as a reverse trie.
+# latexcodec's lexer pattern and translation table as plain data, shipped with the
+# package (scripts/make_ulatex_table.py writes it; a test compares it with the
+# installed latexcodec): importing latexcodec builds the table by lexing every key,
+# about 25 ms of a run that meets one backslash.
+TABLE_PATH = Path(__file__).resolve().parent / "data" / "ulatex_table.json"
 
-    None when that latexcodec does not expose them as 3.x does (the codec then
-    decodes everything).
+
+def table_from_latexcodec() -> dict[str, Any]:
+    """The installed latexcodec's lexer and table, as :data:`TABLE_PATH` holds them."""
+    lexer = importlib.import_module("latexcodec.lexer").LatexLexer.regexp
+    table = importlib.import_module("latexcodec.codec")._LATEX_UNICODE_TABLE
+    return {"pattern": lexer.pattern, "flags": int(lexer.flags),
+            "max_length": int(table.max_length),
+            "entries": [[[[token.name, token.text] for token in key], text]
+                        for key, text in table.unicode_map.items()]}
+
+
+def table_json(table: dict[str, Any]) -> str:
+    """The table as the shipped file writes it: one entry a line, for readable diffs."""
+    head = {k: v for k, v in table.items() if k != "entries"}
+    lines = [json.dumps(entry, ensure_ascii=False) for entry in table["entries"]]
+    return (json.dumps(head, ensure_ascii=False)[:-1] + ', "entries": [\n'
+            + ",\n".join(lines) + "\n]}\n")
+
+
+def _shipped_table() -> dict[str, Any] | None:
+    try:
+        table = json.loads(TABLE_PATH.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return table if isinstance(table, dict) else None
+
+
+def _build_tables(table: dict[str, Any]) -> UlatexTables:
+    trie = _Node()
+    for key, text in table["entries"]:
+        node = trie
+        for name, token_text in reversed(key):
+            node = node.children.setdefault((str(name), str(token_text)), _Node())
+        node.text = str(text)
+    return UlatexTables(re.compile(table["pattern"], table["flags"]), trie,
+                        int(table["max_length"]))
+
+
+def ulatex_tables() -> UlatexTables | None:
+    """The lexer and the translation table as a reverse trie, built on first use.
+
+    From the shipped copy, else from latexcodec itself; None when neither can
+    be had (the codec then decodes everything).
     """
     if not ULATEX_TABLES:
         tables = None
-        try:
-            lexer = importlib.import_module("latexcodec.lexer").LatexLexer.regexp
-            table = importlib.import_module("latexcodec.codec")._LATEX_UNICODE_TABLE
-            trie = _Node()
-            for key, text in table.unicode_map.items():
-                node = trie
-                for token in reversed(key):
-                    node = node.children.setdefault((token.name, token.text), _Node())
-                node.text = text
-            tables = UlatexTables(lexer, trie, int(table.max_length))
-        except (ImportError, AttributeError, TypeError, ValueError):
-            tables = None
+        for source in (_shipped_table, table_from_latexcodec):
+            try:
+                table = source()
+                if table is not None:
+                    tables = _build_tables(table)
+                    break
+            except (ImportError, AttributeError, KeyError, TypeError, ValueError, re.error):
+                continue
         ULATEX_TABLES.append(tables)
     return ULATEX_TABLES[0]
 
