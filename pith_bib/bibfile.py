@@ -455,6 +455,19 @@ class BibFile:
             self._scan_command(at)
         return self.entries[-1] if len(self.entries) > count else None
 
+    def scan_fields_from(self, pos: int, closer: str) -> tuple[list[Field], int] | None:
+        """The fields from ``pos`` (just after a comma) to ``closer``, and where the entry
+        ends; None when they do not scan. For checking an insertion in place."""
+        try:
+            fields, _, end = self._scan_fields(pos, closer)
+        except _Malformed:
+            return None
+        return fields, end
+
+    def next_recovery(self, after: int) -> int:
+        """The next line that starts an entry after ``after`` (the text's end if none)."""
+        return self._next_recovery(after)
+
     def _scan_command(self, at: int) -> int:
         text = self.text
         command = _COMMAND_RE.match(text, at)
@@ -761,6 +774,25 @@ class BibFile:
     @property
     def changed(self) -> bool:
         return bool(self._replacements or self._inserts)
+
+    def insertion_points(self) -> dict[int, int]:
+        """Entry start → the one place its pending edits are inserted.
+
+        Only for entries whose every edit is an insertion there: an entry with a
+        replaced value, or insertions in two places, is left out.
+        """
+        points: dict[int, set[int]] = {}
+        ends: dict[int, int] = {}
+        for pending in self._inserts.values():
+            points.setdefault(pending.entry.start, set()).add(pending.position)
+            ends[pending.entry.start] = pending.entry.end
+        replaced = sorted(self._replacements)
+        single = {}
+        for start, positions in points.items():
+            first = bisect.bisect_left(replaced, start)
+            if len(positions) == 1 and (first == len(replaced) or replaced[first] >= ends[start]):
+                single[start] = positions.pop()
+        return single
 
 
 def parse(data: bytes, path: str | None = None) -> BibFile:

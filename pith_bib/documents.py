@@ -156,7 +156,11 @@ class BibDocument:
         everything between them must be the very same text. That is what a
         whole re-parse would conclude, because the scanner carries no state
         across blocks except where an entry ends on the line the next block
-        starts: then (one-line entries) the whole file is parsed again.
+        starts: then (one-line entries) the whole file is parsed again. Within
+        an entry whose fields were only added, at a boundary between fields,
+        the text before that boundary must be the same and only the rest is
+        scanned: the scanner resumes at a field boundary with nothing but its
+        position.
         """
         text = _decoded(data, self.bib)  # as the next reader will decode it
         edited = [e for e in self.bib.entries if id(e) in self._writes]
@@ -165,26 +169,61 @@ class BibDocument:
             return
         again = bibfile.BibFile(text, self.bib.encoding, self.bib.bom, self.path)
         again.macros = self.bib.macros
+        points = self.bib.insertion_points()
         old_text, old_end, new_end = self.bib.text, 0, 0
         for old in edited:
             new_end = _same_text(old_text, old_end, old.start, text, new_end, self.path)
-            new = again.scan_entry_at(new_end)
-            if new is None or again.problems:
-                raise BibEditError("internal error: the edited file does not parse back to "
-                                   "the same entries; nothing was written", self.path, old.line)
-            self._same_entry(old, new)
-            old_end, new_end = old.end, new.end
+            end = self._tail_checked(old, points.get(old.start), again, new_end)
+            if end is None:
+                new = again.scan_entry_at(new_end)
+                if new is None or again.problems:
+                    raise BibEditError("internal error: the edited file does not parse back "
+                                       "to the same entries; nothing was written", self.path,
+                                       old.line)
+                if new.key != old.key or new.type != old.type:
+                    raise _changed_more(self.path, old.line)
+                self._same_fields(old, new.field_list)
+                end = new.end
+            old_end, new_end = old.end, end
         if _same_text(old_text, old_end, len(old_text), text, new_end, self.path) != len(text):
             raise BibEditError("internal error: an edit changed an entry pith-bib did not "
                                "edit; nothing was written", self.path)
 
-    def _same_entry(self, old: bibfile.Entry, new: bibfile.Entry) -> None:
+    def _tail_checked(self, old: bibfile.Entry, point: int | None, again: bibfile.BibFile,
+                      at: int) -> int | None:
+        """Where the edited ``old`` (now at ``at``) ends, checked from its insertion point.
+
+        None when its edit is not insertions at one boundary between fields (the
+        caller scans the whole entry); an error when what follows the boundary
+        is not the old fields with ours added.
+        """
+        boundary = _boundaries(old).get(point) if point is not None else None
+        if boundary is None or point is None:
+            return None
+        fields_before, after_comma = boundary
+        text = again.text
+        where = _same_text(self.bib.text, old.start, point, text, at, self.path)
+        if not after_comma:  # what is inserted after a value must start with its comma
+            if not text.startswith(",", where):
+                raise _changed_more(self.path, old.line)
+            where += 1
+        scanned = again.scan_fields_from(where, "}" if old.open_delim == "{" else ")")
+        if scanned is None or again.next_recovery(at) < scanned[1]:
+            raise BibEditError("internal error: the edited file does not parse back to the "
+                               "same entries; nothing was written", self.path, old.line)
+        self._same_fields(old, old.field_list[:fields_before] + scanned[0])
+        return scanned[1]
+
+    def _same_fields(self, old: bibfile.Entry, new: list[bibfile.Field]) -> None:
+        """The new fields are the old ones with ours set, and nothing else changed."""
         ours = self._writes[id(old)]
-        if new.key != old.key or new.type != old.type or \
-                _others(old, ours) != _others(new, ours) or \
-                any(new.get(name) != value for name, value in ours.items()):
-            raise BibEditError("internal error: an edit changed more than pith-bib's "
-                               "fields; nothing was written", self.path, old.line)
+        owned = {name.lower() for name in ours}
+        if _others(old.field_list, owned) != _others(new, owned):
+            raise _changed_more(self.path, old.line)
+        for name, value in ours.items():
+            first = next((f for f in new if f.name.lower() == name.lower()), None)
+            if first is None or bibfile.value_text(first.raw, self.bib.macros) != value:
+                raise _changed_more(self.path, old.line)
 
     def _check_whole(self, text: str) -> None:
         """The same check by a re-parse of the whole file (entries sharing lines)."""
@@ -202,7 +241,9 @@ class BibDocument:
                                "nothing was written", self.path)
         for old, new in zip(self.bib.entries, again.entries, strict=True):
             if id(old) in self._writes:
-                self._same_entry(old, new)
+                if new.key != old.key or new.type != old.type:
+                    raise _changed_more(self.path, old.line)
+                self._same_fields(old, new.field_list)
             elif old_text[old.start:old.end] != new_text[new.start:new.end]:
                 raise BibEditError("internal error: an edit changed an entry pith-bib "
                                    "did not edit; nothing was written", self.path, old.line)
@@ -257,9 +298,31 @@ def _same_text(old: str, old_start: int, old_end: int, new: str, new_start: int,
     return new_start + len(piece)
 
 
-def _others(entry: bibfile.Entry, ours: Mapping[str, str]) -> list[tuple[str, str]]:
-    owned = {name.lower() for name in ours}
-    return [(name, f.raw) for f in entry.field_list if (name := f.name.lower()) not in owned]
+def _others(fields: list[bibfile.Field], owned: set[str]) -> list[tuple[str, str]]:
+    return [(name, f.raw) for f in fields if (name := f.name.lower()) not in owned]
+
+
+def _changed_more(path: str | None, line: int) -> BibEditError:
+    return BibEditError("internal error: an edit changed more than pith-bib's fields; nothing "
+                        "was written", path, line)
+
+
+def _boundaries(entry: bibfile.Entry) -> dict[int, tuple[int, bool]]:
+    """Field boundaries of a parsed entry: position → (fields before it, right after a comma).
+
+    The places an insertion may go: after the key's comma (or the key, when it has
+    none), after each value, and after the last field's comma.
+    """
+    found: dict[int, tuple[int, bool]] = {}
+    if entry.key_comma is not None:
+        found[entry.key_comma + 1] = (0, True)
+    else:
+        found[entry.key_end] = (0, False)
+    for index, field in enumerate(entry.field_list):
+        found[field.value_end] = (index + 1, False)
+    if entry.trailing_comma is not None:
+        found[entry.trailing_comma + 1] = (len(entry.field_list), True)
+    return found
 
 
 # -- CSL-JSON ----------------------------------------------------------------------

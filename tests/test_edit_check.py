@@ -120,3 +120,61 @@ def test_the_encoding_and_byte_order_mark_are_part_of_the_check() -> None:
         doc._check(out[3:])  # the mark lost
     with pytest.raises(BibEditError):
         doc._check(out.replace("é".encode(), b"\xe9"))  # not the file's encoding
+
+
+# -- entries whose fields were only added: checked from the insertion point ----------
+
+def _one(text: str) -> tuple[BibDocument, str]:
+    doc = BibDocument(text.encode(), "refs.bib")
+    doc.set_fields(doc.entries[0], OURS)
+    return doc, doc.bib.to_bytes().decode()
+
+
+@pytest.mark.parametrize("text", [
+    "@misc{a,\n  title = {T},\n}\n",          # after the trailing comma
+    "@misc{a,\n  title = {T}\n}\n",           # after the last value
+    "@misc(a, title = {T})\n",                # parentheses
+    "@misc{a,}\n",                            # no fields yet
+    "@misc{a}\n",                             # not even the key's comma
+    "@misc{a,\n  title = {T} # \" and \" # jn\n}\n",  # a concatenated value
+])
+def test_insertions_are_checked_from_where_they_go(text: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    doc, out = _one(text)
+    monkeypatch.setattr(bibfile.BibFile, "scan_entry_at",
+                        lambda self, at: pytest.fail("scanned the whole entry"))
+    assert doc.to_bytes().decode() == out
+    assert bibfile.parse(out.encode()).entries[0].get("pith") == NUMBER
+
+
+TAIL_CORRUPTIONS: dict[str, Callable[[str], str]] = {
+    "a doubled comma": lambda out: out.replace("},\n  pith", "},,\n  pith"),
+    "our field inside the title": lambda out: out.replace(
+        "{T},\n  pith = {" + NUMBER + "},", "{T pith = {" + NUMBER + "}},"),
+    "the closing brace lost": lambda out: out.replace("verified},\n}", "verified},\n"),
+    "a field added after ours": lambda out: out.replace("verified},\n}",
+                                                        "verified},\n  note = {x},\n}"),
+    "text before the insertion point": lambda out: out.replace("{T}", "{U}"),
+}
+
+
+@pytest.mark.parametrize("corrupt", TAIL_CORRUPTIONS.values(), ids=TAIL_CORRUPTIONS.keys())
+def test_a_corrupted_insertion_is_refused(corrupt: Callable[[str], str]) -> None:
+    doc, out = _one("@misc{a,\n  title = {T},\n}\n\n@misc{b, title = {B}}\n")
+    bad = corrupt(out)
+    assert bad != out
+    with pytest.raises(BibEditError, match="internal error"):
+        doc._check(bad.encode())
+
+
+def test_a_replaced_value_is_checked_by_scanning_the_whole_entry(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "@misc{a,\n  pith = {pith:2018:AAAAAAAAAAAAAAAAAAAAAAAAAA},\n  title = {T},\n}\n"
+    doc, out = _one(text)
+    scanned: list[int] = []
+    real = bibfile.BibFile.scan_entry_at
+    monkeypatch.setattr(bibfile.BibFile, "scan_entry_at",
+                        lambda self, at: scanned.append(at) or real(self, at))
+    assert doc.to_bytes().decode() == out and scanned == [0]
+    with pytest.raises(BibEditError):
+        doc._check(out.replace("{T}", "{U}").encode())
