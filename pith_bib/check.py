@@ -161,7 +161,7 @@ class EvidenceVerifier:
             self.reports[number] = self._verify(number)
         return self.reports[number]
 
-    def verified_aliases(self) -> dict[tuple[str, str], str] | None:
+    def verified_aliases(self) -> dict[tuple[str, str], list[str]] | None:
         """Alias → number from the records that verified, when workers verify them all anyway.
 
         Why: mapping through the lock's claims would parse every paper in this
@@ -171,12 +171,12 @@ class EvidenceVerifier:
         """
         if not self._all_in_workers:
             return None
-        aliases: dict[tuple[str, str], str] = {}
+        aliases: dict[tuple[str, str], list[str]] = {}
         for number in sorted(self.lock.papers):
             report = self.report(number)
             if report.ok and isinstance(report.arxiv_id, str):
                 for key in record_aliases(report.arxiv_id, report.arxiv_version):
-                    aliases[key] = number
+                    aliases.setdefault(key, []).append(number)
         return aliases
 
     def _verify(self, number: str) -> VerificationReport:
@@ -215,7 +215,7 @@ class _Check:
         self.warnings: list[Finding] = []
         self.passed_as_not_found = 0
         self.authors_unchecked = 0
-        self._lock_aliases: dict[tuple[str, str], str] | None = None
+        self._lock_aliases: dict[tuple[str, str], list[str]] | None = None
 
     def run(self, data: bytes, have_lock: bool,
             fetch_missing: Callable[[str], dict | None] | None) -> CheckResult:
@@ -282,13 +282,18 @@ class _Check:
             self._add(entry, f"no {self.fields.pith} field for {query} (run pith-bib annotate)")
 
     def _mapped_number(self, query: Query) -> str | None:
+        """A number the lock's own verified evidence maps the query to, if any.
+
+        Every claimant counts, each verified once: a failing claim (a forged
+        line) must not hide a good one and let the entry pass as not found.
+        """
         if self._lock_aliases is None:
             verified = self.verifier.verified_aliases()
-            self._lock_aliases = self.lock.mapping() if verified is None else verified
+            self._lock_aliases = self.lock.claims() if verified is None else verified
         for key in query.alias_keys():
-            number = self._lock_aliases.get(key)
-            if number is not None and self.verifier.report(number).ok:
-                return number
+            for number in self._lock_aliases.get(key, ()):
+                if self.verifier.report(number).ok:
+                    return number
         return None
 
     def _numbered(self, entry: DocumentEntry, ids: Identifiers, query: Query,

@@ -150,8 +150,17 @@ class LockFile:
         return out
 
     def mapping(self) -> dict[tuple[str, str], str]:
-        """Alias → pith number, from the records (used by the resolver before any mirror)."""
-        known: dict[tuple[str, str], str] = {}
+        """Alias → pith number, from the records (used by the resolver before any mirror).
+
+        One number per alias, the last that claims it: the resolver verifies it and,
+        if it fails, goes on to other sources. A caller that must not let a failing
+        claim hide a good one reads :meth:`claims` instead.
+        """
+        return {key: numbers[-1] for key, numbers in self.claims().items()}
+
+    def claims(self) -> dict[tuple[str, str], list[str]]:
+        """Alias → every pith number whose evidence claims it, in the lock's order."""
+        known: dict[tuple[str, str], list[str]] = {}
         for number in self.papers:
             report = self.known_report(number)
             if report is not None:  # the verdict states the record's source (cache binding)
@@ -161,7 +170,7 @@ class LockFile:
             if isinstance(arxiv_id, str):
                 for key in record_aliases(arxiv_id, version if isinstance(version, int)
                                           else None):
-                    known[key] = number
+                    known.setdefault(key, []).append(number)
         return known
 
     def _source(self, number: str) -> tuple[Any, Any]:

@@ -47,20 +47,29 @@ def _create(path: Path) -> None:
     place, which fails if another process's key is already there.
     """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = secrets.token_bytes(KEY_BYTES)
     temp = path.with_name(f".{KEY_NAME}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
-                 0o600)
+    _write_new(temp, key)
     try:
-        try:
-            os.write(fd, secrets.token_bytes(KEY_BYTES))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        os.link(temp, path)
+    except FileExistsError:
+        pass
+    except OSError:  # no hard links here (exFAT, some network mounts): create in place
         with contextlib.suppress(FileExistsError):
-            os.link(temp, path)
+            _write_new(path, key)
     finally:
         with contextlib.suppress(OSError):
             os.unlink(temp)
+
+
+def _write_new(path: Path, key: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                 0o600)
+    try:
+        os.write(fd, key)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @lru_cache(maxsize=1)
