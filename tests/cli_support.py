@@ -61,3 +61,31 @@ def mirror_for_bib(bib_path: Path, root: Path, key: SigningKey | None = None) ->
 def trust_args(key: SigningKey | None = None) -> list[str]:
     key = key or fixed_key(11)
     return ["--trust-key", bytes(key.verify_key).hex()]
+
+
+def annotated_papers(folder: Path, count: int = 12) -> tuple[Path, Path]:
+    """``many.bib`` with ``count`` arXiv papers, annotated from a signed mirror; (bib, lock)."""
+    bib = folder / "many.bib"
+    bib.write_text("".join(
+        f"@article{{paper{i},\n  title = {{Paper number {i}}},\n  eprint = {{2101.{i:05d}}},\n"
+        "  archivePrefix = {arXiv}\n}\n\n" for i in range(1, count + 1)))
+    mirror_for_bib(bib, folder / "mirror")
+    result = run_cli("annotate", "--offline", "--mirror", str(folder / "mirror"),
+                     *trust_args(), str(bib), cache=folder / "cache")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return bib, folder / "many.pith-lock.json"
+
+
+def deferred_check_findings(bib: Path, lock_path: Path) -> list[str]:
+    """What ``pith-bib check`` finds with no cached verdicts (every lock line deferred)."""
+    from pith_bib.check import check_bib
+    from pith_bib.entry_query import FieldNames
+    from pith_bib.lock import load_lock
+    from pith_bib.policy import entry_policy
+    from pith_bib.trust import TrustRoot
+
+    trust = TrustRoot.default().with_key(bytes(fixed_key(11).verify_key))
+    lock = load_lock(lock_path, known=lambda lines: {}, defer=True)
+    result = check_bib(bib, bib.read_bytes(), lock, lock_path, FieldNames(), trust,
+                       policy=entry_policy())
+    return [str(f) for f in result.findings]

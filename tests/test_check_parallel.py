@@ -13,21 +13,13 @@ from pith_bib.entry_query import FieldNames
 from pith_bib.lock import load_lock
 from pith_bib.policy import entry_policy
 from pith_bib.trust import TrustRoot
-from tests.cli_support import mirror_for_bib, run_cli, trust_args
+from tests.cli_support import annotated_papers, deferred_check_findings
 from tests.support import fixed_key
 
 
 @pytest.fixture
 def annotated(tmp_path: Path) -> tuple[Path, Path]:
-    bib = tmp_path / "many.bib"
-    bib.write_text("".join(
-        f"@article{{paper{i},\n  title = {{Paper number {i}}},\n  eprint = {{2101.{i:05d}}},\n"
-        "  archivePrefix = {arXiv}\n}\n\n" for i in range(1, 13)))
-    mirror_for_bib(bib, tmp_path / "mirror")
-    result = run_cli("annotate", "--offline", "--mirror", str(tmp_path / "mirror"),
-                     *trust_args(), str(bib), cache=tmp_path / "cache")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return bib, tmp_path / "many.pith-lock.json"
+    return annotated_papers(tmp_path)
 
 
 def _findings(bib: Path, lock_path: Path) -> list[str]:
@@ -52,27 +44,18 @@ def test_workers_find_exactly_the_tampered_paper(annotated: tuple[Path, Path], w
     assert f"evidence for {number} in the lock file does not verify" in finding
 
 
-def _deferred_findings(bib: Path, lock_path: Path) -> list[str]:
-    """What ``pith-bib check`` does: lines no verdict vouches for stay text until used."""
-    trust = TrustRoot.default().with_key(bytes(fixed_key(11).verify_key))
-    lock = load_lock(lock_path, known=lambda lines: {}, defer=True)
-    result = check_bib(bib, bib.read_bytes(), lock, lock_path, FieldNames(), trust,
-                       policy=entry_policy())
-    return [str(f) for f in result.findings]
-
-
 @pytest.mark.parametrize("workers", [1, 3])
 def test_a_deferred_line_that_is_not_strict_json_fails_only_its_paper(
         annotated: tuple[Path, Path], workers: int, monkeypatch: pytest.MonkeyPatch) -> None:
     bib, lock_path = annotated
     monkeypatch.setattr(check_module, "_workers", lambda count: workers)
-    assert _deferred_findings(bib, lock_path) == []
+    assert deferred_check_findings(bib, lock_path) == []
     lines = lock_path.read_text().split("\n")
     paper = next(i for i, line in enumerate(lines) if line.startswith('"pith:'))
     number = lines[paper][1:37]
     lines[paper] = lines[paper].replace(':{"', ':{"record":{},"', 1)  # a duplicate key
     lock_path.write_text("\n".join(lines))
-    (finding,) = _deferred_findings(bib, lock_path)
+    (finding,) = deferred_check_findings(bib, lock_path)
     assert f"evidence for {number} in the lock file does not verify" in finding
     assert "duplicate key 'record'" in finding
 
@@ -91,6 +74,6 @@ def test_an_unnumbered_entry_is_still_mapped_through_the_lock(
     lock = json.loads(lock_path.read_text())
     lock["not_found"]["arxiv:2101.00004"] = "not-found"
     lock_path.write_text(json.dumps(lock))
-    (mapped,) = [f for f in _deferred_findings(bib, lock_path) if "maps" in f]
+    (mapped,) = [f for f in deferred_check_findings(bib, lock_path) if "maps" in f]
     assert mapped.endswith(f"paper4: no pith field, but the lock's evidence maps 2101.00004 "
                            f"to {number} (run pith-bib annotate)")

@@ -17,15 +17,9 @@ import pytest
 
 from pith_bib import check as check_module
 from pith_bib import ulatex, verdict_key
-from pith_bib.check import check_bib
 from pith_bib.documents import BibDocument
-from pith_bib.entry_query import FieldNames
 from pith_bib.errors import BibEditError
-from pith_bib.lock import load_lock
-from pith_bib.policy import entry_policy
-from pith_bib.trust import TrustRoot
-from tests.cli_support import mirror_for_bib, run_cli, trust_args
-from tests.support import fixed_key
+from tests.cli_support import annotated_papers, deferred_check_findings
 
 NUMBER = "pith:2018:DM6GBYSNJHDMWLODXZBVEPYJHJ"
 OURS = {"pith": NUMBER, "pith_status": "verified"}
@@ -37,24 +31,7 @@ BOGUS = "pith:2999:" + "Z" * 26
 
 @pytest.fixture
 def annotated(tmp_path: Path) -> tuple[Path, Path]:
-    bib = tmp_path / "many.bib"
-    bib.write_text("".join(
-        f"@article{{paper{i},\n  title = {{Paper number {i}}},\n  eprint = {{2101.{i:05d}}},\n"
-        "  archivePrefix = {arXiv}\n}\n\n" for i in range(1, 13)))
-    mirror_for_bib(bib, tmp_path / "mirror")
-    result = run_cli("annotate", "--offline", "--mirror", str(tmp_path / "mirror"),
-                     *trust_args(), str(bib), cache=tmp_path / "cache")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return bib, tmp_path / "many.pith-lock.json"
-
-
-def _check_findings(bib: Path, lock_path: Path) -> list[str]:
-    """What ``pith-bib check`` does with no cached verdicts (every line deferred)."""
-    trust = TrustRoot.default().with_key(bytes(fixed_key(11).verify_key))
-    lock = load_lock(lock_path, known=lambda lines: {}, defer=True)
-    result = check_bib(bib, bib.read_bytes(), lock, lock_path, FieldNames(), trust,
-                       policy=entry_policy())
-    return [str(f) for f in result.findings]
+    return annotated_papers(tmp_path)
 
 
 def _shadowed(bib: Path, lock_path: Path) -> str:
@@ -84,7 +61,7 @@ def test_verified_mapping_sees_through_a_forged_claim(
     monkeypatch.setattr(check_module, "_workers", lambda count: 3)
     real = _shadowed(bib, lock_path)
     assert any(f"dup4: no pith field, but the lock's evidence maps 2101.00004 to {real}" in f
-               for f in _check_findings(bib, lock_path))
+               for f in deferred_check_findings(bib, lock_path))
 
 
 def test_claims_mapping_is_not_shadowed_by_a_paper_that_fails(
@@ -104,7 +81,7 @@ def test_claims_mapping_is_not_shadowed_by_a_paper_that_fails(
     bib, lock_path = annotated
     monkeypatch.setattr(check_module, "_workers", lambda count: 1)
     real = _shadowed(bib, lock_path)
-    findings = _check_findings(bib, lock_path)
+    findings = deferred_check_findings(bib, lock_path)
     assert any(f"dup4: no pith field, but the lock's evidence maps 2101.00004 to {real}" in f
                for f in findings), findings
 
