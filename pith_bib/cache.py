@@ -57,6 +57,7 @@ import shutil
 import sqlite3
 import stat
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -90,7 +91,7 @@ MAX_EVIDENCE_BYTES = 1 << 20  # lock evidence is ~4 KB; a bound on what a read p
 MAX_ALIAS_KEY = 512
 MAX_COMPLETIONS = 1000
 _IN_CHUNK = 500  # bound parameters per bulk query (SQLite's limit is 999 on old builds)
-_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_NOTADB = 5, 6, 11, 26
 
 # SQLite keeps each CREATE statement's text: comparing it is the schema check.
 _TABLES = {
@@ -760,8 +761,7 @@ class Cache:
 def _prepare(conn: sqlite3.Connection) -> None:
     """WAL, relaxed syncing, and the schema: created once, checked on every open."""
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-        conn.execute("PRAGMA journal_mode = WAL")
+    _use_wal(conn)
     conn.execute("PRAGMA synchronous = NORMAL")
     if _schema_state(conn) == "ours":
         return
@@ -774,6 +774,35 @@ def _prepare(conn: sqlite3.Connection) -> None:
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     if _schema_state(conn) != "ours":
         raise _WrongSchema("not a pith-bib cache file (unknown schema)")
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL, waiting out a connection that is opening it at the same time.
+
+    The switch does not always wait on ``busy_timeout``: when two connections
+    open a new file at once it can fail with "database is locked" at once, and
+    the whole run then went on without its cache (nothing stored, a cold next
+    run). It is retried, with growing pauses, for as long as a write would wait.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if isinstance(code, int):
+        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def _schema_state(conn: sqlite3.Connection) -> str:

@@ -493,3 +493,72 @@ def test_threads_of_one_run_share_one_key(tmp_path: Path, monkeypatch: pytest.Mo
     finally:
         verdict_key.verdict_key.cache_clear()
     assert keys[0] is not None and all(k == keys[0] for k in keys)
+
+
+class _LockedAtFirst:
+    """A connection whose switch to WAL meets "database is locked" twice, as when
+    another connection is opening the same new file at that moment."""
+
+    def __init__(self) -> None:
+        self.refusals = 2
+        self.mode = "delete"
+
+    def execute(self, sql: str) -> Any:
+        if sql == "PRAGMA journal_mode = WAL":
+            if self.refusals:
+                self.refusals -= 1
+                raise sqlite3.OperationalError("database is locked")
+            self.mode = "wal"
+        return self
+
+    def fetchone(self) -> tuple[str]:
+        return (self.mode,)
+
+
+def test_the_switch_to_wal_waits_out_a_concurrent_opener() -> None:
+    conn = _LockedAtFirst()
+    cache_module._use_wal(conn)  # type: ignore[arg-type]
+    assert conn.mode == "wal" and conn.refusals == 0
+
+
+def test_other_errors_of_the_switch_are_not_retried() -> None:
+    class Broken(_LockedAtFirst):
+        def execute(self, sql: str) -> Any:
+            raise sqlite3.OperationalError("disk I/O error")
+
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        cache_module._use_wal(Broken())  # type: ignore[arg-type]
+
+
+def test_threads_opening_a_new_cache_at_once_all_get_it(tmp_path: Path) -> None:
+    """Before, one of them now and then met "database is locked" and the run went on
+    without its cache (nothing stored): a flaky cold next run."""
+    errors: list[str] = []
+    for trial in range(60):
+        cache = Cache(tmp_path / str(trial))
+        barrier = threading.Barrier(4)
+
+        def open_it(cache: Cache = cache, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                cache.put(*_seed_entry())
+            except CacheError as exc:
+                errors.append(str(exc))
+
+        workers = [threading.Thread(target=open_it) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    assert errors == []
+
+
+def _seed_entry() -> tuple[Any, ...]:
+    from pith_bib.evidence import evidence_of
+    from pith_bib.lock import encode_evidence
+    from pith_bib.policy import signed_aliases
+
+    data = seed_bytes(SEED)
+    report = verify_document(data, REGISTRY)
+    return data, report, encode_evidence(evidence_of(data, report, verified=True)), \
+        signed_aliases(report)

@@ -121,7 +121,7 @@ def test_resolve_cli_text_and_json(tmp_path: Path) -> None:
     result = run_cli("resolve", "--json", *common, "1802.04924", "2201.00001")
     assert result.returncode == 1
     first, second = json.loads(result.stdout)
-    assert first["source"] == "cache" and first["arxiv_id"] == "1802.04924"
+    assert first["source"] == "cache" and first["arxiv_id"] == "1802.04924", result.stderr
     assert set(first) >= {"identifier", "pith_number", "status", "arxiv_id", "source", "reasons"}
     assert second["status"] == "not-found" and second["reasons"]
 
