@@ -172,7 +172,7 @@ class EvidenceVerifier:
         if not self._all_in_workers:
             return None
         aliases: dict[tuple[str, str], list[str]] = {}
-        for number in sorted(self.lock.papers):
+        for number in self.lock.papers:
             report = self.report(number)
             if report.ok and isinstance(report.arxiv_id, str):
                 for key in record_aliases(report.arxiv_id, report.arxiv_version):

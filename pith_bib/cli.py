@@ -269,13 +269,8 @@ def _lock_paths(settings: Any, files: Sequence[str], output: Path | None) -> lis
     return locks
 
 
-def run_annotate(settings: Any, files: list[str], options: AnnotateOptions) -> int:
-    """Annotate ``files``; returns the exit code. Used by ``annotate``."""
-    with paused_collector():
-        return _annotate_exit(_annotate_files(settings, files, options))
-
-
 def _annotate_files(settings: Any, files: list[str], options: AnnotateOptions) -> list[Any]:
+    """Annotate ``files`` and report; the results. Used by ``annotate`` and ``watch``."""
     from .annotate import plan, write_result
     from .lock import load_lock
 
@@ -355,7 +350,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     options = AnnotateOptions(output=Path(args.output) if args.output else None,
                               dry_run=args.dry_run, diff=args.diff, json=args.json,
                               verbose=args.verbose)
-    return run_annotate(_settings(args, args.files), args.files, options)
+    return _annotate_exit(_annotate_files(_settings(args, args.files), args.files, options))
 
 
 def _online_fetcher(settings: Any) -> Any:

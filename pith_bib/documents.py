@@ -177,9 +177,7 @@ class BibDocument:
             if end is None:
                 new = again.scan_entry_at(new_end)
                 if new is None or again.problems:
-                    raise BibEditError("internal error: the edited file does not parse back "
-                                       "to the same entries; nothing was written", self.path,
-                                       old.line)
+                    raise _not_parsed_back(self.path, old.line)
                 if new.key != old.key or new.type != old.type:
                     raise _changed_more(self.path, old.line)
                 self._same_fields(old, new.field_list)
@@ -197,8 +195,10 @@ class BibDocument:
         caller scans the whole entry); an error when what follows the boundary
         is not the old fields with ours added.
         """
-        boundary = _boundaries(old).get(point) if point is not None else None
-        if boundary is None or point is None:
+        if point is None:
+            return None
+        boundary = _boundaries(old).get(point)
+        if boundary is None:
             return None
         fields_before, after_comma = boundary
         text = again.text
@@ -209,8 +209,7 @@ class BibDocument:
             where += 1
         scanned = again.scan_fields_from(where, "}" if old.open_delim == "{" else ")")
         if scanned is None or again.next_recovery(at) < scanned[1]:
-            raise BibEditError("internal error: the edited file does not parse back to the "
-                               "same entries; nothing was written", self.path, old.line)
+            raise _not_parsed_back(self.path, old.line)
         self._same_fields(old, old.field_list[:fields_before] + scanned[0])
         return scanned[1]
 
@@ -229,16 +228,14 @@ class BibDocument:
         """The same check by a re-parse of the whole file (entries sharing lines)."""
         again = bibfile.parse(self.bib.bom + text.encode(self.bib.encoding), self.path)
         if again.problems or len(again.entries) != len(self.bib.entries):
-            raise BibEditError("internal error: the edited file does not parse back to the "
-                               "same entries; nothing was written", self.path)
+            raise _not_parsed_back(self.path)
         old_text, new_text = self.bib.text, again.text
         old_blocks, new_blocks = self.bib.blocks, again.blocks
         if len(old_blocks) != len(new_blocks) or any(
                 a.kind != b.kind or (a.kind != "entry" and
                                      old_text[a.start:a.end] != new_text[b.start:b.end])
                 for a, b in zip(old_blocks, new_blocks, strict=True)):
-            raise BibEditError("internal error: an edit changed text pith-bib did not edit; "
-                               "nothing was written", self.path)
+            raise _changed_text(self.path)
         for old, new in zip(self.bib.entries, again.entries, strict=True):
             if id(old) in self._writes:
                 if new.key != old.key or new.type != old.type:
@@ -293,13 +290,22 @@ def _same_text(old: str, old_start: int, old_end: int, new: str, new_start: int,
     ``new_start``; an error otherwise."""
     piece = old[old_start:old_end]
     if not new.startswith(piece, new_start):
-        raise BibEditError("internal error: an edit changed text pith-bib did not edit; "
-                           "nothing was written", path)
+        raise _changed_text(path)
     return new_start + len(piece)
 
 
 def _others(fields: list[bibfile.Field], owned: set[str]) -> list[tuple[str, str]]:
     return [(name, f.raw) for f in fields if (name := f.name.lower()) not in owned]
+
+
+def _not_parsed_back(path: str | None, line: int | None = None) -> BibEditError:
+    return BibEditError("internal error: the edited file does not parse back to the same "
+                        "entries; nothing was written", path, line)
+
+
+def _changed_text(path: str | None) -> BibEditError:
+    return BibEditError("internal error: an edit changed text pith-bib did not edit; nothing "
+                        "was written", path)
 
 
 def _changed_more(path: str | None, line: int) -> BibEditError:

@@ -201,8 +201,9 @@ def load_lock(path: Path, known: KnownEvidence | None = None, *, defer: bool = F
     other line is parsed as strictly as the whole file otherwise is, now, or
     with ``defer`` when it is used (:meth:`EncodedEvidence.decode`): ``check``
     parses and verifies such lines in its worker processes, in parallel, and a
-    line that is not valid evidence fails that paper's verification. Why: parsing ten megabytes of
-    evidence that the cache has already vouched for was a third of a warm run.
+    line that is not valid evidence fails that paper's verification. Why:
+    parsing ten megabytes of evidence that the cache has already vouched for
+    was a third of a warm run.
     """
     try:  # a lock can come from a repository: never a FIFO, a device or an endless read
         data = read_regular_file(path, MAX_LOCK_BYTES)
@@ -256,10 +257,8 @@ def _load_lines(path: Path, header: str, lines: list[tuple[str, str]],
     for number, text in lines:
         report = vouched.get(number)
         if report is not None:
-            lock.papers[number] = EncodedEvidence(text)
             lock.known[number] = report
-            continue
-        if defer:
+        if report is not None or defer:
             lock.papers[number] = EncodedEvidence(text)
             continue
         try:
