@@ -1,7 +1,5 @@
 """``python -m pith_bib`` runs the command line, for environments without the script."""
 
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()

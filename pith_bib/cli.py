@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ._version import __version__
 from .collector import paused_collector
@@ -543,7 +543,8 @@ def build_parser(extras: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, last: bool = False) -> int:
+    """Run one command; the exit code. ``last``: the process ends after it (see :func:`run`)."""
     make_output_safe()
     words = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(extras=_command_in(words) not in CORE_COMMANDS)
@@ -555,7 +556,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.handler not in _BATCH_COMMANDS:  # watch pauses per run; zotero is network
             return int(args.handler(args))
-        with paused_collector():
+        with paused_collector(resume=not last):
             return int(args.handler(args))
     except PithBibError as exc:
         if args.debug:
@@ -569,5 +570,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FINDINGS
 
 
+def run() -> NoReturn:
+    """The ``pith-bib`` console script: one command, then a quick exit (:mod:`.process_exit`)."""
+    from .process_exit import exit_now
+
+    exit_now(main(last=True))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
