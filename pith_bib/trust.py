@@ -137,7 +137,12 @@ class TrustRoot:
         return tuple(k for k in self.keys if k.origin != "pinned")
 
     def pins(self, fingerprint: str) -> bool:
-        return any(key.fingerprint == fingerprint for key in self.keys)
+        return fingerprint in self.fingerprints
+
+    @cached_property
+    def fingerprints(self) -> frozenset[str]:
+        """Every pinned key's fingerprint: asked once per cached verdict of a run."""
+        return frozenset(key.fingerprint for key in self.keys)
 
     def by_key_id(self, key_id: object) -> PinnedKey | None:
         for key in self.keys:
