@@ -29,12 +29,11 @@ Three things an editor gets right and a naive rename does not:
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
+import functools
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,6 +60,8 @@ def write_atomic(path: Path | str, data: bytes, mode: int | None = None, *,
     existing_mode = _writable_mode(target)
     if expect is not None and existing_mode is None:
         raise ConcurrentModificationError(f"{target}: removed since it was read; not written")
+    import tempfile  # here: a run that writes nothing (check) need not load it
+
     try:
         fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
@@ -128,9 +129,13 @@ def _read_prefix(name: str, limit: int) -> bytes:
         return handle.read(limit)
 
 
+@functools.cache
 def _load_renameat2() -> Callable[..., int] | None:
+    """libc's ``renameat2``, looked up on the first exchange (ctypes is slow to import)."""
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes
+
     try:
         function = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):  # no libc symbol (glibc < 2.28, some musl builds)
@@ -141,16 +146,16 @@ def _load_renameat2() -> Callable[..., int] | None:
     return function  # type: ignore[no-any-return]
 
 
-_renameat2 = _load_renameat2()
-
-
 def _exchange(first: str, second: str) -> bool:
     """Swap two names atomically; False when the platform or file system cannot."""
-    if _renameat2 is None:
+    renameat2 = _load_renameat2()
+    if renameat2 is None:
         return False
-    if _renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second),
-                  RENAME_EXCHANGE) == 0:
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second),
+                 RENAME_EXCHANGE) == 0:
         return True
+    import ctypes
+
     code = ctypes.get_errno()
     if code in _UNSUPPORTED:
         return False

@@ -383,9 +383,15 @@ def _strip_suffix_tokens(tokens: tuple[str, ...]) -> tuple[str, ...]:
 def _signed_name(piece: str) -> tuple[str, ...]:
     """One signed name's folded words, suffixes dropped; empty when nothing is left.
 
-    Cached because the same people sign many papers of one bibliography.
+    Cached because the same people sign many papers of one bibliography. A
+    plain ASCII name is folded directly: with no backslash :func:`decode_latex`
+    returns it unchanged and :func:`fold_tokens` takes :func:`_fold_ascii`, so
+    the two calls (and their caches) would only repeat what this cache holds.
     """
-    tokens = _strip_suffix_tokens(fold_tokens(decode_latex(piece)))
+    if piece.isascii() and "\\" not in piece:
+        tokens = _strip_suffix_tokens(_fold_ascii(piece))
+    else:
+        tokens = _strip_suffix_tokens(fold_tokens(decode_latex(piece)))
     return tokens if tokens and tokens[-1] not in _SUFFIXES else ()
 
 
@@ -407,13 +413,30 @@ def _parse_signed(text: str) -> _Signed:
 def _signed_names(text: str) -> tuple[tuple[str, ...], ...]:
     """The folded words of each signed name, in list order, at most :data:`MAX_SIGNED_NAMES`."""
     names: list[tuple[str, ...]] = []
-    for piece in _SIGNED_SPLIT_RE.split(text[:MAX_SIGNED_CHARS]):
+    text = text[:MAX_SIGNED_CHARS]
+    for piece in _signed_pieces(text):
         tokens = _signed_name(piece.strip()[:MAX_NAME_CHARS])
         if tokens:
             names.append(tokens)
             if len(names) >= MAX_SIGNED_NAMES:
                 break
     return tuple(names)
+
+
+def _signed_pieces(text: str) -> list[str]:
+    """:data:`_SIGNED_SPLIT_RE`'s split, by the quicker punctuation-only pattern when it can.
+
+    Why it is the same: the ``and`` and ``&`` alternatives need the letters
+    ``and`` (under IGNORECASE only ``a``/``A``, ``n``/``N``, ``d``/``D`` match them,
+    which ``lower`` maps to ``and``) or an ``&``; without either, only
+    ``[,;()]`` can match, at the same places.
+    """
+    if "&" in text or "and" in text.lower():
+        return _SIGNED_SPLIT_RE.split(text)
+    return _PUNCTUATION_SPLIT_RE.split(text)
+
+
+_PUNCTUATION_SPLIT_RE = re.compile(r"[,;()]")
 
 
 def _index_signed(names: tuple[tuple[str, ...], ...]) -> _Signed:

@@ -9,7 +9,6 @@ reduced to a comparison key first, and only a clear difference is reported.
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 
@@ -97,6 +96,8 @@ def title_similarity(a: str, b: str) -> float:
         return 0.0
     # The comparison is quadratic: no real title is near this long, a hostile one may be.
     key_a, key_b = key_a[:MAX_COMPARED_CHARS], key_b[:MAX_COMPARED_CHARS]
+    import difflib  # here: most titles are equal once folded, and difflib is slow to import
+
     return difflib.SequenceMatcher(None, key_a, key_b, autojunk=False).ratio()
 
 

@@ -16,7 +16,7 @@ from pith_bib import atomic
 from pith_bib.atomic import write_atomic
 from pith_bib.errors import ConcurrentModificationError, WriteError
 
-needs_exchange = pytest.mark.skipif(atomic._renameat2 is None,
+needs_exchange = pytest.mark.skipif(atomic._load_renameat2() is None,
                                     reason="renameat2(RENAME_EXCHANGE) not available")
 
 
@@ -27,10 +27,10 @@ def leftovers(folder: Path) -> list[str]:
 @pytest.fixture(params=["exchange", "recheck"])
 def path_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test on both code paths: renameat2 exchange and the portable re-check."""
-    if request.param == "exchange" and atomic._renameat2 is None:
+    if request.param == "exchange" and atomic._load_renameat2() is None:
         pytest.skip("renameat2 not available here")
     if request.param == "recheck":
-        monkeypatch.setattr(atomic, "_renameat2", None)
+        monkeypatch.setattr(atomic, "_load_renameat2", lambda: None)
     return request.param
 
 

@@ -71,7 +71,7 @@ def write_atomic(path, data, mode=None, **kwargs):
 
 # The hooks above see os.replace: use the portable re-check-and-rename path, not
 # Linux's RENAME_EXCHANGE (the kill points are the same moments of the write).
-atomic._renameat2 = None
+atomic._load_renameat2 = lambda: None
 
 annotate.write_atomic = write_atomic
 sys.exit(main(["annotate", "--offline", "--mirror", sys.argv[3], bib]))
