@@ -17,6 +17,8 @@ Layout::
         records   (pith ID → current sha256, kind, status, event_count, built_at,
                    verdict JSON, evidence sha256, verdict binding)
         aliases   (kind, normalised value → pith number)
+        lock_verdicts (sha256 of a lock file's bytes → the verdicts of its lines,
+                   bound; see :mod:`pith_bib.lock_verdicts`), the newest few kept
 
 The former ``<root>/v1/`` layout is ignored: never read, never deleted (not even
 by ``clear``); it can be removed by hand.
@@ -85,7 +87,8 @@ MARKER = (MARKER_SIGNATURE + b"\n# This file is a cache directory tag created by
 MARKER_LINE = b"created by pith-bib"
 
 APPLICATION_ID = 0x70697468  # "pith": tells our file from another program's SQLite file
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 2 → 3 added lock_verdicts: a version 2 file is upgraded in place
+MAX_LOCK_VERDICT_ROWS = 16  # one per lock file state; older ones are dropped on each store
 BUSY_TIMEOUT_SECONDS = 60.0  # eight processes writing at once wait, they do not fail
 MAX_EVIDENCE_BYTES = 1 << 20  # lock evidence is ~4 KB; a bound on what a read parses
 MAX_ALIAS_KEY = 512
@@ -104,7 +107,11 @@ _TABLES = {
                 "evidence_sha256 TEXT NOT NULL, verdict_sha256 TEXT NOT NULL)"),
     "aliases": ("CREATE TABLE aliases (kind TEXT NOT NULL, key TEXT NOT NULL, "
                 "pith_number TEXT NOT NULL, PRIMARY KEY (kind, key))"),
+    "lock_verdicts": ("CREATE TABLE lock_verdicts (lock_sha256 TEXT PRIMARY KEY, "
+                      "verdicts TEXT NOT NULL, binding TEXT NOT NULL, "
+                      "stored_at REAL NOT NULL)"),
 }
+_ADDED_IN_3 = ("lock_verdicts",)
 _VERDICT_COLUMNS = ("SELECT r.pith_id, r.sha256, r.kind, r.status, r.event_count, r.built_at, "
                     "r.report, r.evidence_sha256, r.verdict_sha256")
 _VERDICT_SELECT = (_VERDICT_COLUMNS + ", e.data FROM records r "
@@ -165,22 +172,6 @@ class _Entry:
 def held_by_id(lines: Mapping[str, str]) -> dict[str, str]:
     """A lock's pith number → evidence text, keyed by pith ID as the cache is."""
     return {number.rsplit(":", 1)[-1]: text for number, text in lines.items()}
-
-
-def vouched_reports(verdicts: Mapping[str, Verdict], lines: Mapping[str, str]
-                    ) -> dict[str, VerificationReport]:
-    """pith number → verdict, for the lock lines these verdicts answer byte for byte.
-
-    What :func:`~pith_bib.lock.load_lock` takes from ``known``: a line equal
-    to the evidence a verdict is bound to is evidence this cache verified.
-    """
-    out: dict[str, VerificationReport] = {}
-    for number, text in lines.items():
-        verdict = verdicts.get(number.rsplit(":", 1)[-1])
-        if verdict is not None and verdict.evidence == text and \
-                verdict.report.pith_number == number:
-            out[number] = verdict.report
-    return out
 
 
 class _WrongSchema(sqlite3.DatabaseError):
@@ -274,7 +265,7 @@ def _unlink_quietly(path: Path | str) -> None:
 
 
 # -- verdict checks ------------------------------------------------------------------
-def _json_object(text: str) -> Any:
+def parse_stored_json(text: str) -> Any:
     """``text`` parsed as exactly one JSON value, with no surrounding space; None if not.
 
     The C scanner that ``json.loads`` ends in, called directly: a warm run reads
@@ -291,7 +282,11 @@ def _json_object(text: str) -> Any:
 
 def _stored_report(text: str, trust: TrustRoot) -> VerificationReport | None:
     """The stored report when it is complete, valid, and all its keys are still pinned."""
-    saved = _json_object(text)
+    return reusable_report(parse_stored_json(text), trust)
+
+
+def reusable_report(saved: Any, trust: TrustRoot) -> VerificationReport | None:
+    """A report saved with ``to_dict``, when complete, ok, and all its keys still pinned."""
     if not isinstance(saved, dict) or not VerificationReport.stored_fields() <= saved.keys():
         return None  # an older format: verified again rather than trusted half-read
     fingerprints = saved["key_fingerprints"]
@@ -606,7 +601,7 @@ class Cache:
             return {}
         found: dict[str, Verdict] = {}
         try:
-            if _schema_state(conn) != "ours":
+            if _schema_state(conn) not in ("ours", "version 2"):  # records are the same
                 return {}
             for query, chunk in queries:
                 for row in conn.execute(query, chunk).fetchall():
@@ -619,6 +614,41 @@ class Cache:
         finally:
             conn.close()
         return found
+
+    def lock_verdict_row(self, lock_sha256: str, *, read_only: bool) -> tuple[str, str] | None:
+        """(verdicts text, binding) stored for a lock file's bytes; None if none or unreadable.
+
+        ``read_only`` (``check``) opens the file read-only and never heals it.
+        """
+        query = "SELECT verdicts, binding FROM lock_verdicts WHERE lock_sha256 = ?"
+        if read_only:
+            conn = self._read_only_connection()
+            if conn is None:
+                return None
+            try:
+                row = conn.execute(query, (lock_sha256,)).fetchone() \
+                    if _schema_state(conn) == "ours" else None
+            except sqlite3.Error:
+                return None
+            finally:
+                conn.close()
+        else:
+            row = self._run(False, lambda c: c.execute(query, (lock_sha256,)).fetchone(), None)
+        if row is None or not all(isinstance(v, str) for v in row):
+            return None
+        return row[0], row[1]
+
+    def put_lock_verdicts(self, lock_sha256: str, text: str, binding: str) -> None:
+        """Store one lock's verdicts, keeping only the newest :data:`MAX_LOCK_VERDICT_ROWS`."""
+        def work(conn: sqlite3.Connection) -> None:
+            with _transaction(conn):
+                conn.execute("INSERT OR REPLACE INTO lock_verdicts VALUES (?, ?, ?, ?)",
+                             (lock_sha256, text, binding, time.time()))
+                conn.execute("DELETE FROM lock_verdicts WHERE lock_sha256 NOT IN (SELECT "
+                             "lock_sha256 FROM lock_verdicts ORDER BY stored_at DESC LIMIT ?)",
+                             (MAX_LOCK_VERDICT_ROWS,))
+
+        self._run(True, work, None)
 
     def _read_only_connection(self) -> sqlite3.Connection | None:
         """The file opened read-only, or None when there is none or it cannot be read."""
@@ -785,6 +815,10 @@ def _prepare(conn: sqlite3.Connection) -> None:
                 conn.execute(sql)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif state == "version 2":  # everything it holds is still valid: add, keep the rest
+            for name in _ADDED_IN_3:
+                conn.execute(_TABLES[name])
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     if _schema_state(conn) != "ours":
         raise _WrongSchema("not a pith-bib cache file (unknown schema)")
 
@@ -819,7 +853,7 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 
 def _schema_state(conn: sqlite3.Connection) -> str:
-    """"ours", "empty" (a new file) or "foreign"."""
+    """"ours", "empty" (a new file), "version 2" (upgradable in place) or "foreign"."""
     app = conn.execute("PRAGMA application_id").fetchone()[0]
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     tables = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
@@ -828,6 +862,9 @@ def _schema_state(conn: sqlite3.Connection) -> str:
         return "ours"
     if (app, version) == (0, 0) and not tables:
         return "empty"
+    if (app, version) == (APPLICATION_ID, 2) and set(tables) == set(_TABLES) - {*_ADDED_IN_3} \
+            and all(tables[name] == _TABLES[name] for name in tables):
+        return "version 2"
     return "foreign"
 
 

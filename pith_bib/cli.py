@@ -287,6 +287,7 @@ def _annotate_files(settings: Any, files: list[str], options: AnnotateOptions) -
         progress.close()
         if not (options.dry_run or options.diff):
             write_result(result, options.output, lock_path)
+            resolver.remember_lock(result.lock)
         results.append(result)
     _report_annotate(results, options)
     _print_warnings(resolver.warnings)
@@ -380,13 +381,13 @@ def _cached_verdicts(settings: Any, trust: Any) -> Any:
     configuration). Evidence whose bytes equal a stored verdict's, under keys
     still pinned, is not verified again; with no cache everything is.
     """
-    from .cache import held_by_id, vouched_reports
+    from .lock_verdicts import vouch_lock
 
     cache = settings.cache()
 
-    def known(lines: Any) -> Any:
-        held = held_by_id(lines)
-        return vouched_reports(cache.read_only_verdicts(held, trust, held=held), lines)
+    def known(lines: Any, digest: str) -> Any:
+        found, _ = vouch_lock(cache, lines, digest, trust, read_only=True)
+        return {number: verdict.report for number, verdict in found.items()}
 
     return known
 

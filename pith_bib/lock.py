@@ -15,6 +15,7 @@ Nothing in it is trusted: ``check`` verifies every piece it uses.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -43,9 +44,15 @@ _NUMBER_RE = re.compile(r"pith:[0-9]{4}:[A-Z2-7]{26}")
 _PAPER_PREFIX = len('"pith:2018:DM6GBYSNJHDMWLODXZBVEPYJHJ":')
 _HEADER = ("{", f'"lock_version":{LOCK_VERSION},', '"generator":"pith-bib",')
 
-# Given a lock's paper lines (pith number → evidence text), the verdicts the caller
-# holds for exactly those bytes: pith number → verdict.
-KnownEvidence = Callable[[Mapping[str, str]], Mapping[str, "VerificationReport"]]
+# Given a lock's paper lines (pith number → evidence text) and the lock's digest
+# (lock_digest of the bytes they were cut from), the verdicts the caller holds for
+# exactly those bytes: pith number → verdict.
+KnownEvidence = Callable[[Mapping[str, str], str], Mapping[str, "VerificationReport"]]
+
+
+def lock_digest(data: bytes) -> str:
+    """A lock file's identity for remembered verdicts: the sha256 of its bytes."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def default_lock_path(bib_path: Path) -> Path:
@@ -82,6 +89,10 @@ class LockFile:
     # number → verdict, for evidence byte-identical to a verdict the caller vouched for
     known: dict[str, VerificationReport] = field(default_factory=dict, repr=False,
                                                  compare=False)
+    # lock_digest of the bytes this lock was read from (when ``known`` was asked), and of
+    # the bytes the last ``save`` wrote or found already there
+    digest: str | None = field(default=None, repr=False, compare=False)
+    saved_digest: str | None = field(default=None, repr=False, compare=False)
 
     def known_report(self, pith_number: str) -> VerificationReport | None:
         """The vouched-for verdict for this number, if its evidence is still those bytes."""
@@ -124,6 +135,7 @@ class LockFile:
         if target is None:
             raise LockFileError("no path to write the lock file to")
         data = self.to_bytes()
+        self.saved_digest = lock_digest(data)
         try:
             if target.read_bytes() == data:
                 return False
@@ -194,8 +206,9 @@ def load_lock(path: Path, known: KnownEvidence | None = None, *, defer: bool = F
               ) -> LockFile | None:
     """The lock at ``path``; None when there is none; LockFileError when it is unusable.
 
-    ``known`` (given the lock's paper lines) answers the verdicts the caller
-    already holds for exactly those evidence bytes (the user cache's). A lock
+    ``known`` (given the lock's paper lines and :func:`lock_digest` of the file)
+    answers the verdicts the caller already holds for exactly those evidence
+    bytes (the user cache's: :mod:`pith_bib.lock_verdicts`). A lock
     in the layout :meth:`LockFile.to_bytes` writes is read line by line, and a
     line so vouched for is kept as its text, unparsed, with its verdict; every
     other line is parsed as strictly as the whole file otherwise is, now, or
@@ -214,7 +227,7 @@ def load_lock(path: Path, known: KnownEvidence | None = None, *, defer: bool = F
     if known is not None:
         lines = _canonical_lines(data)
         if lines is not None:
-            return _load_lines(path, *lines, known, defer)
+            return _load_lines(path, *lines, lock_digest(data), known, defer)
     return _load_whole(path, data)
 
 
@@ -244,7 +257,7 @@ def _canonical_lines(data: bytes) -> tuple[str, list[tuple[str, str]]] | None:
     return header, papers
 
 
-def _load_lines(path: Path, header: str, lines: list[tuple[str, str]],
+def _load_lines(path: Path, header: str, lines: list[tuple[str, str]], digest: str,
                 known: KnownEvidence, defer: bool) -> LockFile:
     lock = _load_whole(path, header.encode("utf-8"))
     texts: dict[str, str] = {}
@@ -253,7 +266,8 @@ def _load_lines(path: Path, header: str, lines: list[tuple[str, str]],
             raise LockFileError(f"{path}: not a pith-bib lock file (lock file: duplicate key "
                                 f"{number!r})")
         texts[number] = text
-    vouched = known(texts)
+    lock.digest = digest
+    vouched = known(texts, digest)
     for number, text in lines:
         report = vouched.get(number)
         if report is not None:

@@ -7,7 +7,7 @@ report can be stored and rebuilt (the cache keeps verdicts).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from .policy import Status
@@ -70,9 +70,11 @@ class VerificationReport:
         return [getattr(r, "code", "malformed") for r in self.reasons]
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """Plain JSON data; every field is a scalar or a flat list, so no deep copy is needed."""
+        data = {name: getattr(self, name) for name in _FIELD_ORDER}
         data["aliases"] = [list(a) for a in self.aliases]
         data["reasons"] = [str(r) for r in self.reasons]
+        data["key_fingerprints"] = list(self.key_fingerprints)
         return data
 
     @classmethod
@@ -100,4 +102,5 @@ class VerificationReport:
         return _REPORT_FIELDS
 
 
-_REPORT_FIELDS = frozenset(VerificationReport.__dataclass_fields__)
+_FIELD_ORDER = tuple(VerificationReport.__dataclass_fields__)
+_REPORT_FIELDS = frozenset(_FIELD_ORDER)

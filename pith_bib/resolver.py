@@ -18,12 +18,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cache import Cache, Verdict, held_by_id, vouched_reports
+from .cache import Cache, Verdict
 from .canonical import parse_pith_number
 from .derived_hints import ArxivHints, Hints
 from .errors import CacheError, FetchError, PithNumberError, UsageError
 from .evidence import evidence_of
-from .lock import EncodedEvidence, encode_evidence
+from .lock import EncodedEvidence, LockFile, encode_evidence
+from .lock_verdicts import remember_lock, vouch_lock
 from .mirrors import Mirror
 from .policy import (
     ARXIV_DOI_PREFIX,
@@ -133,20 +134,34 @@ class Resolver:
         self.warnings: list[str] = []  # said once per run (a cache that stopped working)
         self._warn_lock = threading.Lock()
         self._prefetched: dict[str, Verdict] = {}  # read for the lock, reused by the next run
+        self._vouched: dict[str, Verdict] = {}  # pith number → verdict of a lock line read
+        self._remembered: set[str] = set()  # digests of locks one remembered row vouched for
 
-    def vouched_evidence(self, lines: Mapping[str, str]) -> dict[str, VerificationReport]:
+    def vouched_evidence(self, lines: Mapping[str, str], digest: str
+                         ) -> dict[str, VerificationReport]:
         """``known`` for :func:`~pith_bib.lock.load_lock`: the cache's verdicts for a lock.
 
-        Read in one bulk query (bound to the lock's own bytes, so the stored
-        evidence is not read back) and kept for the next :meth:`resolve_many`,
-        which needs the same verdicts for the same numbers.
+        Read in one or two queries (:func:`~pith_bib.lock_verdicts.vouch_lock`)
+        and kept for the next :meth:`resolve_many`, which needs the same
+        verdicts for the same numbers, and for :meth:`remember_lock`.
         """
-        if self.cache is None:
+        vouched = self._cache_call(
+            lambda: vouch_lock(self.cache, lines, digest, self.trust, read_only=False))
+        if vouched is None:
             return {}
-        held = held_by_id(lines)
-        found = self._cache_call(lambda: self.cache.verdicts(held, self.trust, held=held)) or {}
-        self._prefetched.update(found)
-        return vouched_reports(found, lines)
+        found, whole = vouched
+        if whole:
+            self._remembered.add(digest)
+        self._vouched.update(found)
+        self._prefetched.update({n.rsplit(":", 1)[-1]: v for n, v in found.items()})
+        return {number: verdict.report for number, verdict in found.items()}
+
+    def remember_lock(self, lock: LockFile | None) -> None:
+        """After a lock is saved: remember its lines' verdicts as one row, unless already so."""
+        if lock is None or lock.saved_digest is None or lock.saved_digest in self._remembered:
+            return
+        self._cache_call(lambda: remember_lock(self.cache, lock, self._vouched, self.trust))
+        self._remembered.add(lock.saved_digest)
 
     # -- public --------------------------------------------------------------------
     def resolve(self, query: Query, known: AliasMap | None = None) -> Resolution:

@@ -85,7 +85,7 @@ def deferred_check_findings(bib: Path, lock_path: Path) -> list[str]:
     from pith_bib.trust import TrustRoot
 
     trust = TrustRoot.default().with_key(bytes(fixed_key(11).verify_key))
-    lock = load_lock(lock_path, known=lambda lines: {}, defer=True)
+    lock = load_lock(lock_path, known=lambda lines, digest: {}, defer=True)
     result = check_bib(bib, bib.read_bytes(), lock, lock_path, FieldNames(), trust,
                        policy=entry_policy())
     return [str(f) for f in result.findings]

@@ -19,12 +19,13 @@ from types import SimpleNamespace
 import pytest
 
 from pith_bib import TrustRoot, verify_document
-from pith_bib.cache import Cache, held_by_id, vouched_reports
+from pith_bib.cache import Cache
 from pith_bib.check import check_bib
 from pith_bib.entry_query import FieldNames
 from pith_bib.errors import LockFileError
 from pith_bib.evidence import evidence_of, report_from_verdict, verify_evidence
 from pith_bib.lock import LockFile, load_lock
+from pith_bib.lock_verdicts import vouch_lock
 from pith_bib.policy import entry_policy
 from pith_bib.settings import freeze_environment
 from tests.cli_support import ROOT
@@ -51,9 +52,9 @@ def _lock(tmp_path: Path, evidence: object) -> Path:
 
 
 def _known(cache: Cache) -> object:
-    def known(lines: dict[str, str]) -> object:
-        held = held_by_id(lines)
-        return vouched_reports(cache.verdicts(held, TrustRoot.default(), held=held), lines)
+    def known(lines: dict[str, str], digest: str) -> object:
+        found, _ = vouch_lock(cache, lines, digest, TrustRoot.default(), read_only=False)
+        return {number: verdict.report for number, verdict in found.items()}
     return known
 
 

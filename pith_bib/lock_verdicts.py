@@ -1,0 +1,127 @@
+"""The verdicts of a whole lock file, remembered by the hash of its bytes.
+
+Why: a warm run vouched for a lock line by line, one cached verdict per paper
+(read from the cache, the line hashed, the binding checked, the report
+parsed): for a lock of 2,400 papers that was a fifth of a warm ``check``. A
+lock rarely changes between runs, and then in a few lines, so once annotate
+has written one, the verdicts of its lines are stored once more as a single
+row keyed by the sha256 of the lock's bytes. The next run that reads exactly
+those bytes reads that one row; a line it does not cover (a lock edited by
+hand or by a pull request) is vouched for on its own, as before, or verified.
+
+The trust is exactly that of the per-paper verdicts the row is copied from:
+it is made only from them, it is bound with the same key under its own label
+(so no per-paper binding can stand in for it, nor it for one), every report
+must still carry today's fields and only pinned keys, and the lock's bytes are
+hashed again on every read, so the row can only speak for those bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .cache import Cache, Verdict, held_by_id, parse_stored_json, reusable_report
+from .canonical import canonical_text
+from .lock import EncodedEvidence, LockFile
+from .trust import TrustRoot
+from .verdict_key import bind, bound
+
+LABEL = "lock-verdicts:"  # prefixed to the digest in the binding: never a hex evidence hash
+MAX_TEXT_CHARS = 64 * 1024 * 1024  # ~600 characters a paper; the lock's own bound is 64 MiB
+
+
+def vouch_lock(cache: Cache, lines: Mapping[str, str], digest: str, trust: TrustRoot, *,
+               read_only: bool) -> tuple[dict[str, Verdict], bool]:
+    """(pith number → verdict for each line a verdict vouches for, whether one row held all).
+
+    ``lines``: the lock's paper lines (number → evidence text), cut from the
+    bytes whose sha256 is ``digest``. ``read_only`` (``check``) never creates,
+    heals or repairs the cache. Raises :class:`~pith_bib.errors.CacheError`
+    only when not read-only, as every other cache read does.
+    """
+    found = _remembered(cache, lines, digest, trust, read_only)
+    whole = len(found) == len(lines)
+    rest = {number: text for number, text in lines.items() if number not in found}
+    if rest:
+        held = held_by_id(rest)
+        rows = cache.read_only_verdicts(held, trust, held=held) if read_only \
+            else cache.verdicts(held, trust, held=held)
+        found.update(_vouching(rows, rest))
+    return found, whole
+
+
+def remember_lock(cache: Cache, lock: LockFile, vouched: Mapping[str, Verdict],
+                  trust: TrustRoot) -> None:
+    """After ``lock.save``: store the verdicts of the lock as written, as one row.
+
+    ``vouched`` (number → verdict) is what the run already holds, the old
+    lock's verdicts; a verdict counts for a line only if its evidence is that
+    line, byte for byte. The other lines are vouched for by the cache's
+    per-paper verdicts, or left out (a line kept from the old lock that
+    nothing vouches for is verified by whoever reads it).
+    """
+    digest = lock.saved_digest
+    if digest is None:
+        return
+    lines = {number: evidence if isinstance(evidence, EncodedEvidence)
+             else canonical_text(evidence) for number, evidence in lock.papers.items()}
+    verdicts = _vouching({n.rsplit(":", 1)[-1]: v for n, v in vouched.items()}, lines)
+    rest = {number: text for number, text in lines.items() if number not in verdicts}
+    if rest:
+        held = held_by_id(rest)
+        verdicts.update(_vouching(cache.verdicts(held, trust, held=held), rest))
+    _store(cache, digest, verdicts)
+
+
+def _store(cache: Cache, digest: str, verdicts: Mapping[str, Verdict]) -> None:
+    items = [[number, verdict.sha256, verdict.report.to_dict()]
+             for number, verdict in sorted(verdicts.items())]
+    text = canonical_text(items)
+    binding = bind(LABEL + digest, text)
+    if items and binding and len(text) <= MAX_TEXT_CHARS:
+        cache.put_lock_verdicts(digest, text, binding)
+
+
+def _remembered(cache: Cache, lines: Mapping[str, str], digest: str, trust: TrustRoot,
+                read_only: bool) -> dict[str, Verdict]:
+    row = cache.lock_verdict_row(digest, read_only=read_only)
+    if row is None:
+        return {}
+    text, binding = row
+    if len(text) > MAX_TEXT_CHARS or not bound(binding, LABEL + digest, text):
+        return {}
+    items = parse_stored_json(text)
+    if not isinstance(items, list):
+        return {}
+    found: dict[str, Verdict] = {}
+    for item in items:
+        verdict = _item_verdict(item, lines, trust)
+        if verdict is not None:
+            found[verdict.report.pith_number or ""] = verdict
+    return found
+
+
+def _item_verdict(item: object, lines: Mapping[str, str], trust: TrustRoot) -> Verdict | None:
+    """One remembered line's verdict, if well formed, for a line of this lock, still trusted."""
+    if not isinstance(item, list) or len(item) != 3:
+        return None
+    number, sha, saved = item
+    line = lines.get(number) if isinstance(number, str) else None
+    if line is None or not isinstance(sha, str):
+        return None
+    report = reusable_report(saved, trust)
+    if report is None or report.pith_number != number:
+        return None
+    return Verdict(sha, report, EncodedEvidence(line))
+
+
+def _vouching(verdicts: Mapping[str, Verdict], lines: Mapping[str, str]
+              ) -> dict[str, Verdict]:
+    """pith number → verdict, for the lines these per-paper verdicts answer byte for byte."""
+    out: dict[str, Verdict] = {}
+    for number, text in lines.items():
+        verdict = verdicts.get(number.rsplit(":", 1)[-1])
+        if verdict is not None and verdict.evidence == text and \
+                verdict.report.pith_number == number:
+            out[number] = verdict
+    return out
