@@ -49,6 +49,10 @@ ARXIV_FIELDS = ("arxiv", "arxivid", "arxiv_id", "arxiv-id")
 TEXT_FIELDS = ("journal", "journaltitle", "note", "howpublished", "eid", "pages", "booktitle",
                "reportnumber", "number", "addendum", "series")
 URL_FIELDS = ("url", "pdf", "eprinturl")
+# Every field extraction reads: its eprint and prefix, the DBLP journal and volume,
+# the DOI, and the lists above.
+FIELDS_READ = frozenset(("eprint", "archiveprefix", "eprinttype", "journal", "journaltitle",
+                         "volume", "doi", *ARXIV_FIELDS, *TEXT_FIELDS, *URL_FIELDS))
 
 
 class FieldSource(Protocol):
@@ -126,19 +130,21 @@ def _field_reader(entry: FieldSource) -> Callable[[str], str | None]:
     """``entry.get``, or a quicker equivalent when the source lists its own fields.
 
     Why: extraction asks for about 25 names and a typical entry has a handful, so
-    for a parsed .bib entry (which offers ``field_list``, objects with a ``name``)
-    names it does not have are answered ``None`` without a lookup. That is what
-    its ``get`` answers too; a source with only ``get`` is read through ``get``.
+    a parsed .bib entry (which offers ``field_list``, objects with a ``name``) is
+    read once into a dict of the :data:`FIELDS_READ` it has, and every question
+    is then a dict lookup: a name it lacks is ``None``, as its ``get`` answers
+    too. A source with only ``get`` is read through ``get``.
     """
     fields = getattr(entry, "field_list", None)
     if not isinstance(fields, list):
         return entry.get
-    present = {f.name.lower() for f in fields}
     get = entry.get
-
-    def read(name: str) -> str | None:
-        return get(name) if name in present else None
-    return read
+    values: dict[str, str | None] = {}
+    for f in fields:
+        name = f.name.lower()
+        if name in FIELDS_READ and name not in values:
+            values[name] = get(name)
+    return values.get
 
 
 def _id_in_text(value: str) -> ArxivId | None:

@@ -92,6 +92,27 @@ def test_extract_reads_bib_entries_as_get_alone_does() -> None:
     assert sum(ids.extract(e).arxiv_id is not None for e in entries) > 2000
 
 
+class _Recording:
+    """Answers every name with ``answer``, and records which names were asked."""
+
+    def __init__(self, answer: str, **answers: str) -> None:
+        self.answer, self.answers = answer, answers
+        self.asked: set[str] = set()
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        self.asked.add(name)
+        return self.answers.get(name, self.answer)
+
+
+def test_the_fast_reader_knows_every_field_extraction_reads() -> None:
+    """Extraction's dict of an entry's values holds FIELDS_READ only: nothing else is asked."""
+    for recording, reached in ((_Recording("arXiv:2101.01234"), "eprinturl"),
+                               (_Recording("2101.01234", archiveprefix=""), "eprinttype"),
+                               (_Recording("CoRR"), "volume")):
+        ids.extract(recording)
+        assert reached in recording.asked and recording.asked <= ids.FIELDS_READ
+
+
 HAND_WRITTEN_BIB = rb"""
 @string{ax = "arXiv"}
 @article{mixed, EPrint = {2101.01234v2}, ArchivePrefix = ax,
