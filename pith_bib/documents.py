@@ -210,17 +210,25 @@ class BibDocument:
         scanned = again.scan_fields_from(where, "}" if old.open_delim == "{" else ")")
         if scanned is None or again.next_recovery(at) < scanned[1]:
             raise _not_parsed_back(self.path, old.line)
-        self._same_fields(old, old.field_list[:fields_before] + scanned[0])
+        self._same_fields(old, old.field_list[:fields_before] + scanned[0], fields_before)
         return scanned[1]
 
-    def _same_fields(self, old: bibfile.Entry, new: list[bibfile.Field]) -> None:
-        """The new fields are the old ones with ours set, and nothing else changed."""
+    def _same_fields(self, old: bibfile.Entry, new: list[bibfile.Field], same: int = 0
+                     ) -> None:
+        """The new fields are the old ones with ours set, and nothing else changed.
+
+        ``same``: how many leading fields of ``new`` are the old entry's own
+        objects (the text before an insertion point, compared byte for byte):
+        only the rest is compared again.
+        """
         ours = self._writes[id(old)]
         owned = {name.lower() for name in ours}
-        if _others(old.field_list, owned) != _others(new, owned):
+        if _others(old.field_list[same:], owned) != _others(new[same:], owned):
             raise _changed_more(self.path, old.line)
+        names = [f.name.lower() for f in new]
         for name, value in ours.items():
-            first = next((f for f in new if f.name.lower() == name.lower()), None)
+            lowered = name.lower()
+            first = new[names.index(lowered)] if lowered in names else None
             if first is None or bibfile.value_text(first.raw, self.bib.macros) != value:
                 raise _changed_more(self.path, old.line)
 

@@ -218,7 +218,13 @@ class Resolver:
                                      + "; ".join(bad[:3]))
 
     def _each(self, work: Callable[[Query], None], queries: list[Query]) -> None:
-        if self.jobs == 1 or len(queries) <= 1:
+        """``work`` on each query: in threads only when a mirror may make them wait.
+
+        With no mirror (an offline run) a search reads the lock and the cache
+        alone: threads would each open their own cache connection to fight
+        over the GIL.
+        """
+        if self.jobs == 1 or len(queries) <= 1 or not self.mirrors:
             for query in queries:
                 work(query)
         else:
