@@ -87,7 +87,7 @@ MARKER = (MARKER_SIGNATURE + b"\n# This file is a cache directory tag created by
 MARKER_LINE = b"created by pith-bib"
 
 APPLICATION_ID = 0x70697468  # "pith": tells our file from another program's SQLite file
-SCHEMA_VERSION = 3  # 2 → 3 added lock_verdicts: a version 2 file is upgraded in place
+SCHEMA_VERSION = 2
 MAX_LOCK_VERDICT_ROWS = 16  # one per lock file state; older ones are dropped on each store
 BUSY_TIMEOUT_SECONDS = 60.0  # eight processes writing at once wait, they do not fail
 MAX_EVIDENCE_BYTES = 1 << 20  # lock evidence is ~4 KB; a bound on what a read parses
@@ -107,11 +107,12 @@ _TABLES = {
                 "evidence_sha256 TEXT NOT NULL, verdict_sha256 TEXT NOT NULL)"),
     "aliases": ("CREATE TABLE aliases (kind TEXT NOT NULL, key TEXT NOT NULL, "
                 "pith_number TEXT NOT NULL, PRIMARY KEY (kind, key))"),
-    "lock_verdicts": ("CREATE TABLE lock_verdicts (lock_sha256 TEXT PRIMARY KEY, "
-                      "verdicts TEXT NOT NULL, binding TEXT NOT NULL, "
-                      "stored_at REAL NOT NULL)"),
 }
-_ADDED_IN_3 = ("lock_verdicts",)
+# Added since version 2 without changing it, so that an older pith-bib sharing the file
+# still reads it (its check ignores tables it does not know) instead of rebuilding it:
+# created when missing, read as empty when absent.
+_LOCK_VERDICTS_SQL = ("CREATE TABLE lock_verdicts (lock_sha256 TEXT PRIMARY KEY, "
+                      "verdicts TEXT NOT NULL, binding TEXT NOT NULL, stored_at REAL NOT NULL)")
 _VERDICT_COLUMNS = ("SELECT r.pith_id, r.sha256, r.kind, r.status, r.event_count, r.built_at, "
                     "r.report, r.evidence_sha256, r.verdict_sha256")
 _VERDICT_SELECT = (_VERDICT_COLUMNS + ", e.data FROM records r "
@@ -601,7 +602,7 @@ class Cache:
             return {}
         found: dict[str, Verdict] = {}
         try:
-            if _schema_state(conn) not in ("ours", "version 2"):  # records are the same
+            if not _schema_state(conn).startswith("ours"):
                 return {}
             for query, chunk in queries:
                 for row in conn.execute(query, chunk).fetchall():
@@ -627,7 +628,7 @@ class Cache:
                 return None
             try:
                 row = conn.execute(query, (lock_sha256,)).fetchone() \
-                    if _schema_state(conn) == "ours" else None
+                    if _schema_state(conn) == "ours" else None  # absent in an older file
             except sqlite3.Error:
                 return None
             finally:
@@ -811,14 +812,12 @@ def _prepare(conn: sqlite3.Connection) -> None:
     with _transaction(conn):
         state = _schema_state(conn)
         if state == "empty":
-            for sql in _TABLES.values():
+            for sql in (*_TABLES.values(), _LOCK_VERDICTS_SQL):
                 conn.execute(sql)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        elif state == "version 2":  # everything it holds is still valid: add, keep the rest
-            for name in _ADDED_IN_3:
-                conn.execute(_TABLES[name])
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif state == "ours, without lock_verdicts":  # a file an older pith-bib made
+            conn.execute(_LOCK_VERDICTS_SQL)
     if _schema_state(conn) != "ours":
         raise _WrongSchema("not a pith-bib cache file (unknown schema)")
 
@@ -853,18 +852,18 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 
 def _schema_state(conn: sqlite3.Connection) -> str:
-    """"ours", "empty" (a new file), "version 2" (upgradable in place) or "foreign"."""
+    """"ours", "ours, without lock_verdicts", "empty" (a new file) or "foreign"."""
     app = conn.execute("PRAGMA application_id").fetchone()[0]
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     tables = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
     if (app, version) == (APPLICATION_ID, SCHEMA_VERSION) and \
             all(tables.get(name) == sql for name, sql in _TABLES.items()):
-        return "ours"
+        lock_verdicts = tables.get("lock_verdicts")
+        if lock_verdicts is None:
+            return "ours, without lock_verdicts"
+        return "ours" if lock_verdicts == _LOCK_VERDICTS_SQL else "foreign"
     if (app, version) == (0, 0) and not tables:
         return "empty"
-    if (app, version) == (APPLICATION_ID, 2) and set(tables) == set(_TABLES) - {*_ADDED_IN_3} \
-            and all(tables[name] == _TABLES[name] for name in tables):
-        return "version 2"
     return "foreign"
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from pith_bib import TrustRoot
-from pith_bib.cache import MAX_LOCK_VERDICT_ROWS, SCHEMA_VERSION, Cache
+from pith_bib.cache import _TABLES, MAX_LOCK_VERDICT_ROWS, SCHEMA_VERSION, Cache
 from pith_bib.lock import _canonical_lines, load_lock, lock_digest
 from pith_bib.lock_verdicts import LABEL, remember_lock, vouch_lock
 from pith_bib.verdict_key import bind
@@ -24,6 +24,7 @@ from tests.cli_support import annotated_papers, run_cli, trust_args
 from tests.support import fixed_key
 
 PAPERS = 6
+VERSION_2_TABLES = dict(_TABLES)  # what pith-bib 0.1's schema check compares, unchanged
 
 
 @pytest.fixture
@@ -181,23 +182,42 @@ def test_only_the_newest_rows_are_kept(annotated: tuple[Path, Path, Cache]) -> N
     assert f"{MAX_LOCK_VERDICT_ROWS + 3:064x}" in digests and f"{0:064x}" not in digests
 
 
-def _downgrade_to_version_2(cache: Cache) -> None:
-    _sql(cache, "DROP TABLE lock_verdicts")
-    _sql(cache, "PRAGMA user_version = 2")
-
-
-def test_a_version_2_cache_is_upgraded_in_place(annotated: tuple[Path, Path, Cache]) -> None:
+def test_a_cache_without_the_table_gains_it_and_keeps_the_rest(
+        annotated: tuple[Path, Path, Cache]) -> None:
+    """A file an older pith-bib made (or shares): the table is added, nothing else changes."""
     bib, lock_path, cache = annotated
-    _downgrade_to_version_2(cache)
+    _sql(cache, "DROP TABLE lock_verdicts")
     records = _sql(cache, "SELECT count(*) FROM records")[0][0]
-    assert len(_vouched(cache, lock_path)) == PAPERS  # check reads a version 2 file as is
-    assert _sql(cache, "PRAGMA user_version") == [(2,)]  # ...without changing it
+    assert len(_vouched(cache, lock_path)) == PAPERS  # check reads such a file as it is
+    assert "lock_verdicts" not in {r[0] for r in _sql(cache, "SELECT name FROM sqlite_master")}
     assert len(_vouched(cache, lock_path, read_only=False)) == PAPERS
-    assert _sql(cache, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     assert _sql(cache, "SELECT count(*) FROM records")[0][0] == records  # nothing lost
+    assert _sql(cache, "PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(2,)]
     run_cli("annotate", "--offline", *trust_args(), str(bib), cache=cache.root)
     assert _sql(cache, "SELECT lock_sha256 FROM lock_verdicts") == [
         (lock_digest(lock_path.read_bytes()),)]  # an unchanged lock is remembered once read
+
+
+def test_an_older_pith_bib_still_takes_the_file_for_its_own(
+        annotated: tuple[Path, Path, Cache]) -> None:
+    """Version 2's own check: its version, and its tables exactly; other tables may exist."""
+    _, _, cache = annotated
+    tables = dict(_sql(cache, "SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+    assert _sql(cache, "PRAGMA user_version") == [(2,)]
+    assert all(tables[name] == sql for name, sql in VERSION_2_TABLES.items())
+    assert set(tables) == {*VERSION_2_TABLES, "lock_verdicts"}
+
+
+def test_a_foreign_lock_verdicts_table_is_healed(annotated: tuple[Path, Path, Cache]) -> None:
+    bib, lock_path, cache = annotated
+    _sql(cache, "DROP TABLE lock_verdicts")
+    _sql(cache, "CREATE TABLE lock_verdicts (x)")
+    assert len(_vouched(cache, lock_path)) == 0  # not ours: check reads nothing from it
+    assert len(_vouched(cache, lock_path, read_only=False)) == 0  # annotate rebuilds the file
+    run_cli("annotate", "--offline", "--mirror", str(bib.parent / "mirror"), *trust_args(),
+            str(bib), cache=cache.root)
+    assert _sql(cache, "SELECT lock_sha256 FROM lock_verdicts") == [
+        (lock_digest(lock_path.read_bytes()),)]
 
 
 def test_a_verdict_for_other_evidence_of_the_same_paper_is_not_copied(
