@@ -212,9 +212,11 @@ class Item:
             if isinstance(literal, str) and literal.strip():
                 names.append((literal.strip(), ""))
                 continue
-            parts = [person.get(k) for k in ("dropping-particle", "non-dropping-particle",
-                                              "family")]
-            family = " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
+            if "dropping-particle" in person or "non-dropping-particle" in person:
+                family = _joined_family(person)
+            else:  # the join of one part: the part stripped, or nothing
+                family = person.get("family")
+                family = family.strip() if isinstance(family, str) else ""
             given = person.get("given")
             given = given.strip() if isinstance(given, str) else ""
             if family or given:
@@ -244,6 +246,12 @@ class Item:
         return f"Item({self.id!r} line {self.line})"
 
 
+def _joined_family(person: dict[str, Any]) -> str:
+    """The particles and family name of a CSL name, each stripped, joined by spaces."""
+    parts = [person.get(k) for k in ("dropping-particle", "non-dropping-particle", "family")]
+    return " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
+
+
 # Which CSL variable answers each field name pith_bib.ids reads. Zotero puts an
 # arXiv preprint's "arXiv:<id>" in `number`, Extra lines in `note`, Google
 # Scholar's "arXiv preprint arXiv:<id>" in `container-title` or `publisher`.
@@ -271,28 +279,51 @@ class IdFields:
     """
 
     def __init__(self, item: Item) -> None:
-        self._values: dict[str, str] = {}
+        answers: dict[str, str] = {}  # BibTeX name -> value, for the names an item holds
+        taken: set[str] = set()  # the first spelling of a CSL name counts, as in a setdefault
+        archive = ""
         for key, value in item.data.items():
-            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            lower = key.lower()
+            names = _ANSWERS.get(lower)
+            if names is None or lower in taken:
                 continue
-            self._values.setdefault(key.lower(), str(value))
-        archive = self._values.get("archive", "").strip().lower()
-        location = self._values.get("archive_location")
-        if archive in ("arxiv", "arxiv.org") and location:
-            self._eprint: str | None = location
-        else:
-            self._eprint = None
+            if isinstance(value, str):
+                text = value
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                text = str(value)
+            else:  # not a value ids can read: a later spelling may still be
+                continue
+            taken.add(lower)
+            if lower == "archive":
+                archive = text
+            for name in names:
+                answers[name] = text
+        location = answers.get("eid")  # archive_location's only name
+        if location and archive.strip().lower() in ("arxiv", "arxiv.org"):
+            answers["eprint"], answers["archiveprefix"] = location, "arXiv"
+        self._answers = answers
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        lower = name.lower()
-        if lower == "eprint":
-            return self._eprint if self._eprint is not None else default
-        if lower == "archiveprefix":
-            return "arXiv" if self._eprint is not None else default
-        csl = _ID_FIELDS.get(lower)
-        if csl is None:
-            return default
-        return self._values.get(csl, default)
+        """What the field ``name`` (any case) reads as, else ``default``.
+
+        Answered from a table made once per item, because extraction asks for
+        about 25 names: a lower-case name (all that ids asks) is one lookup.
+        """
+        value = self._answers.get(name)
+        if value is None and not name.islower():  # (islower: lower() would change nothing)
+            value = self._answers.get(name.lower())
+        return default if value is None else value
+
+
+def _answers_by_csl_name() -> dict[str, tuple[str, ...]]:
+    """Each lower-cased CSL name :class:`IdFields` reads, and the BibTeX names it answers."""
+    table: dict[str, tuple[str, ...]] = {"archive": ()}
+    for bib, csl in _ID_FIELDS.items():
+        table[csl] = (*table.get(csl, ()), bib)
+    return table
+
+
+_ANSWERS = _answers_by_csl_name()
 
 
 class Layout:
@@ -721,10 +752,13 @@ def parse(data: bytes, path: str | None = None, *, pith_field: str = "pith",
           status_field: str = "pith_status") -> CslJsonFile:
     """Read a CSL-JSON file's bytes. Anything not safely editable raises CslJsonError."""
     text, bom = _decode(data, path)
-    values = text.count(",") + text.count("{") + text.count("[")
-    if values > MAX_VALUES:
-        raise CslJsonError(f"holds about {values:,} values; more than {MAX_VALUES:,} are refused",
-                           path)
+    # Three counts of distinct characters add up to at most the length: a text no
+    # longer than MAX_VALUES cannot exceed it, and is not counted (three passes).
+    if len(text) > MAX_VALUES:
+        values = text.count(",") + text.count("{") + text.count("[")
+        if values > MAX_VALUES:
+            raise CslJsonError(f"holds about {values:,} values; more than {MAX_VALUES:,} are "
+                               "refused", path)
     csl = CslJsonFile(text, bom, data, path, pith_field, status_field)
     with paused_collector():
         csl._scan()

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from pith_bib import authors, ulatex
+from pith_bib import authors, csljson, ulatex
 from pith_bib.authors import AuthorComparison, AuthorVerdict, PersonName
 from pith_bib.bibfile import Entry, parse
-from pith_bib.errors import BibError
+from pith_bib.errors import BibError, CslJsonError
 from tests.test_authors import registry_list
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -476,3 +476,93 @@ def test_comparisons_equal_the_reference_on_hostile_text(text: str) -> None:
     people = [PersonName(text[:300], text[:50]), PersonName(text[:300])]
     assert authors.compare_author_names(people, "J. Smith") == \
         _compare_author_names_reference(people, "J. Smith")
+
+
+# --------------------------------------------------------------------------- the signed list
+
+
+_AND_FRAGMENTS = ["and", "AND", "And", "aNd", " and ", "\tand\n", " & ", "&", " &", "& ",
+                  "\u00a0and\u00a0", "\u2003&\u2003", "ands", "sand", "Alexander", "Sandra",
+                  ",", ";", "(", ")", " ", "  ", "Jane Smith", "J. Doe", "\\'e", "é", "\u212a"]
+
+
+def _split_texts() -> list[str]:
+    rng = random.Random(20_240_602)
+    texts = ["".join(rng.choice(_AND_FRAGMENTS) for _ in range(rng.randint(1, 12)))
+             for _ in range(20_000)]
+    return texts + HOSTILE + [text.upper() for text in HOSTILE]
+
+
+def test_signed_lists_split_as_the_pattern_on_generated_and_hostile_text() -> None:
+    for text in _split_texts():
+        assert authors._signed_pieces(text) == authors._SIGNED_SPLIT_RE.split(text), text[:200]
+
+
+def test_signed_lists_split_as_the_pattern_on_every_corpus_list() -> None:
+    fields = [" ".join(field.split()) for field in _corpus_fields()]
+    for number, field in enumerate(fields):
+        signed = _registry(field, number % 3)
+        for text in (signed, field):
+            assert authors._signed_pieces(text) == authors._SIGNED_SPLIT_RE.split(text), \
+                text[:200]
+
+
+def test_only_the_ascii_letters_of_and_match_the_separator_pattern() -> None:
+    """Why :func:`authors._signed_pieces` may test for ``and`` in the lower-cased text."""
+    letters = {char: {chr(code) for code in range(0x110000)
+                      if re.fullmatch(re.escape(char), chr(code), re.IGNORECASE)}
+               for char in "and&"}
+    assert letters == {"a": {"a", "A"}, "n": {"n", "N"}, "d": {"d", "D"}, "&": {"&"}}
+
+
+def _signed_name_reference(piece: str) -> tuple[str, ...]:
+    tokens = authors._strip_suffix_tokens(_fold_reference(_decode_reference(piece)))
+    return tokens if tokens and tokens[-1] not in authors._SUFFIXES else ()
+
+
+def test_signed_names_fold_as_the_reference_on_every_corpus_name_and_hostile_text() -> None:
+    pieces = {piece.strip()[:authors.MAX_NAME_CHARS]
+              for text in (*_corpus_names(), *_split_texts())
+              for piece in authors._SIGNED_SPLIT_RE.split(text)}
+    assert len(pieces) > 20_000
+    for piece in pieces:
+        assert authors._signed_name.__wrapped__(piece) == _signed_name_reference(piece), piece
+
+
+# --------------------------------------------------------------------------- structured names
+
+
+def test_structured_names_are_cut_and_decoded_as_the_reference() -> None:
+    limit = authors.MAX_NAME_CHARS
+    for text in ("a" * (limit - 1) + "\\'e", "a" * limit + "\\'e", "a" * (limit - 2) + "\\'e",
+                 "a" * (limit + 5), "a" * limit, "\\'e" * limit, "Plain", "", *HOSTILE):
+        assert authors._decoded(text) == authors.decode_latex(text[:limit]), text[:200]
+        people = [PersonName(text, text[:40]), PersonName("Smith", text), PersonName(text)]
+        for signed in ("J. Smith, " + text[:400], text[:400], "A. " + text[-400:]):
+            assert authors.compare_author_names(people, signed) == \
+                _compare_author_names_reference(people, signed), (text[:200], signed[:200])
+
+
+def _csl_people() -> list[list[PersonName]]:
+    people: list[list[PersonName]] = []
+    for path in sorted(CORPORA.rglob("*.json")):
+        try:
+            items = csljson.parse(path.read_bytes(), str(path)).items
+        except CslJsonError:
+            continue
+        people.extend([PersonName(f, g) for f, g in item.authors] for item in items)
+    return [names for names in people if names]
+
+
+def test_csl_json_names_compare_as_the_reference_on_every_corpus_item() -> None:
+    if not CORPORA.is_dir():
+        pytest.skip(f"{CORPORA} not present")
+    people = _csl_people()
+    assert len(people) > 10
+    for number, names in enumerate(people):
+        own = ", ".join(_plain_name_reference(f"{p.given} {p.family}") for p in names)
+        following = people[(number + 1) % len(people)]
+        other = ", ".join(_plain_name_reference(f"{p.given} {p.family}") for p in following)
+        for signed in (own, other, *_altered(own, number)):
+            assert authors.compare_author_names(names, signed) == \
+                _compare_author_names_reference(names, signed), (names, signed)
