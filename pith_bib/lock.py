@@ -43,6 +43,7 @@ _PAPER_NUMBER_RE = re.compile(r'"(pith:[0-9]{4}:[A-Z2-7]{26})":\{')
 _NUMBER_RE = re.compile(r"pith:[0-9]{4}:[A-Z2-7]{26}")
 _PAPER_PREFIX = len('"pith:2018:DM6GBYSNJHDMWLODXZBVEPYJHJ":')
 _HEADER = ("{", f'"lock_version":{LOCK_VERSION},', '"generator":"pith-bib",')
+_TAIL = "\n}\n}\n"  # after the last paper line: the papers object and the file close
 
 # Given a lock's paper lines (pith number → evidence text) and the lock's digest
 # (lock_digest of the bytes they were cut from), the verdicts the caller holds for
@@ -231,36 +232,57 @@ def load_lock(path: Path, known: KnownEvidence | None = None, *, defer: bool = F
     return _load_whole(path, data)
 
 
-def _canonical_lines(data: bytes) -> tuple[str, list[tuple[str, str]]] | None:
-    """(the header as JSON, [(number, evidence text)]) when ``data`` is in our own layout."""
+def _canonical_lines(data: bytes) -> tuple[str, list[tuple[str, EncodedEvidence]]] | None:
+    """(the header as JSON, [(number, evidence text)]) when ``data`` is in our own layout.
+
+    Read by position in the decoded text, each line's evidence cut out once:
+    the evidence is most of ten megabytes, and every whole copy (split lines,
+    then slices, then the evidence objects) was fresh memory for the process.
+    """
     if len(data) > MAX_LOCK_BYTES:
         return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    lines = text.split("\n")
-    if len(lines) < 9 or tuple(lines[:3]) != _HEADER or lines[5] != '"papers":{' or \
-            lines[-3:] != ["}", "}", ""] or not lines[3].startswith('"not_found":') or \
-            not lines[4].startswith('"refused":'):
+    head = _header_lines(text)
+    if head is None or not text.endswith(_TAIL, head[1] - 1):  # its newline ends the header
         return None
-    papers = []
-    last = len(lines) - 4
-    for index in range(6, last + 1):
-        line = lines[index]
-        match = _PAPER_NUMBER_RE.match(line)
-        comma = index < last
-        if match is None or not line.endswith("}," if comma else "}"):
+    lines, pos = head
+    end = len(text) - len(_TAIL) + 1  # just past the last paper line's newline
+    papers: list[tuple[str, EncodedEvidence]] = []
+    match = _PAPER_NUMBER_RE.match
+    while pos < end:
+        stop = text.find("\n", pos, end)
+        comma = stop + 1 < end
+        found = match(text, pos, stop)
+        if found is None or not text.endswith("}," if comma else "}", pos, stop):
             return None
-        papers.append((match.group(1), line[_PAPER_PREFIX:len(line) - comma]))
+        papers.append((found.group(1), EncodedEvidence(text[pos + _PAPER_PREFIX:stop - comma])))
+        pos = stop + 1
     header = "{" + lines[1] + lines[3] + lines[4] + '"papers":{}}'
     return header, papers
 
 
-def _load_lines(path: Path, header: str, lines: list[tuple[str, str]], digest: str,
-                known: KnownEvidence, defer: bool) -> LockFile:
+def _header_lines(text: str) -> tuple[list[str], int] | None:
+    """The six header lines as :meth:`LockFile.to_bytes` writes them, and where papers start."""
+    lines, pos = [], 0
+    for _ in range(6):
+        stop = text.find("\n", pos)
+        if stop < 0:
+            return None
+        lines.append(text[pos:stop])
+        pos = stop + 1
+    if tuple(lines[:3]) != _HEADER or lines[5] != '"papers":{' or \
+            not lines[3].startswith('"not_found":') or not lines[4].startswith('"refused":'):
+        return None
+    return lines, pos
+
+
+def _load_lines(path: Path, header: str, lines: list[tuple[str, EncodedEvidence]],
+                digest: str, known: KnownEvidence, defer: bool) -> LockFile:
     lock = _load_whole(path, header.encode("utf-8"))
-    texts: dict[str, str] = {}
+    texts: dict[str, EncodedEvidence] = {}
     for number, text in lines:
         if number in texts:
             raise LockFileError(f"{path}: not a pith-bib lock file (lock file: duplicate key "
@@ -273,7 +295,7 @@ def _load_lines(path: Path, header: str, lines: list[tuple[str, str]], digest: s
         if report is not None:
             lock.known[number] = report
         if report is not None or defer:
-            lock.papers[number] = EncodedEvidence(text)
+            lock.papers[number] = text
             continue
         try:
             value = load_json(text.encode("utf-8"), max_bytes=MAX_LOCK_BYTES,

@@ -112,7 +112,8 @@ def _item_verdict(item: object, lines: Mapping[str, str], trust: TrustRoot) -> V
     report = reusable_report(saved, trust)
     if report is None or report.pith_number != number:
         return None
-    return Verdict(sha, report, EncodedEvidence(line))
+    return Verdict(sha, report, line if isinstance(line, EncodedEvidence)
+                   else EncodedEvidence(line))
 
 
 def _vouching(verdicts: Mapping[str, Verdict], lines: Mapping[str, str]
