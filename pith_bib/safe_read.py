@@ -72,13 +72,25 @@ def _too_big(name: str, max_bytes: int) -> FileReadError:
 
 
 def _read_bounded(fd: int, name: str, max_bytes: int) -> bytes:
-    data = bytearray()
-    while len(data) <= max_bytes:
-        chunk = os.read(fd, min(_CHUNK, max_bytes + 1 - len(data)))
-        if not chunk:
-            return bytes(data)
+    """At most ``max_bytes`` (more is an error), counted on the bytes read.
+
+    The file's size is only a hint for the first read: a file of ten megabytes
+    (a large lock) is then read with one call into one buffer, not in chunks
+    joined by copying. A file that grows meanwhile is read on, up to the bound.
+    """
+    first = os.read(fd, min(max(os.fstat(fd).st_size, 0) + 1, max_bytes + 1))
+    if len(first) > max_bytes:
+        raise _too_big(name, max_bytes)
+    chunk = os.read(fd, min(_CHUNK, max_bytes + 1 - len(first))) if first else b""
+    if not chunk:
+        return first
+    data = bytearray(first)
+    while chunk:
         data += chunk
-    raise _too_big(name, max_bytes)
+        if len(data) > max_bytes:
+            raise _too_big(name, max_bytes)
+        chunk = os.read(fd, min(_CHUNK, max_bytes + 1 - len(data)))
+    return bytes(data)
 
 
 def open_regular(path: str | os.PathLike[str], *, within: str | os.PathLike[str] | None = None,
