@@ -298,7 +298,7 @@ def plan(path: Path, data: bytes, resolver: Resolver, fields: FieldNames,
         prepared.append((entry, ids, query, problem))
     resolutions = iter(resolver.resolve_many(
         [q for _, _, q, _ in prepared if q is not None], locks.aliases, progress))
-    lock = LockFile()
+    lock = LockFile(replaces=old_lock)
     for entry, ids, query, problem in prepared:
         resolution = next(resolutions) if query is not None else None
         decision = decide(entry, ids, query, problem, resolution, path=str(path),

@@ -15,7 +15,9 @@ Nothing in it is trusted: ``check`` verifies every piece it uses.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -81,6 +83,17 @@ def encode_evidence(evidence: dict[str, Any]) -> EncodedEvidence:
     return EncodedEvidence(canonical_text(evidence))
 
 
+@dataclass(frozen=True)
+class _Read:
+    """What a lock read line by line was, to tell later whether writing it back changes it."""
+
+    data: bytes  # the file's bytes
+    digest: str  # lock_digest(data)
+    head: tuple[str, str]  # its not_found and refused lines, as they are in the file
+    papers: dict[str, EncodedEvidence]  # its paper lines' evidence, by number
+    in_order: bool  # its papers sorted by number, as to_bytes writes them
+
+
 @dataclass
 class LockFile:
     papers: dict[str, Any] = field(default_factory=dict)  # number → evidence (dict or encoded)
@@ -94,6 +107,9 @@ class LockFile:
     # the bytes the last ``save`` wrote or found already there
     digest: str | None = field(default=None, repr=False, compare=False)
     saved_digest: str | None = field(default=None, repr=False, compare=False)
+    # the lock this one replaces, read from the same file (see ``save``)
+    replaces: LockFile | None = field(default=None, repr=False, compare=False)
+    _read: _Read | None = field(default=None, repr=False, compare=False)
 
     def known_report(self, pith_number: str) -> VerificationReport | None:
         """The vouched-for verdict for this number, if its evidence is still those bytes."""
@@ -112,12 +128,8 @@ class LockFile:
         Built as one list of pieces joined once: the evidence is most of ten
         megabytes for a large bibliography, and each extra copy of it shows.
         """
-        parts = [
-            "\n".join(_HEADER), "\n",
-            '"not_found":', canonical_text(dict(sorted(self.not_found.items()))), ",\n",
-            '"refused":', canonical_text(dict(sorted(self.refused.items()))), ",\n",
-            '"papers":{\n',
-        ]
+        not_found, refused = self._head()
+        parts = ["\n".join(_HEADER), "\n", not_found, "\n", refused, "\n", '"papers":{\n']
         items = sorted(self.papers.items())
         last = len(items) - 1
         for index, (number, evidence) in enumerate(items):
@@ -130,11 +142,43 @@ class LockFile:
         parts.append("}\n}\n")
         return "".join(parts).encode("utf-8")
 
+    def _head(self) -> tuple[str, str]:
+        """The not_found and refused lines as :meth:`to_bytes` writes them."""
+        return ('"not_found":' + canonical_text(dict(sorted(self.not_found.items()))) + ",",
+                '"refused":' + canonical_text(dict(sorted(self.refused.items()))) + ",")
+
+    def _writes_back(self, old: LockFile | None) -> _Read | None:
+        """How ``old`` was read, when :meth:`to_bytes` would give exactly those bytes.
+
+        True when ``old`` was read line by line from our own layout with its
+        papers in order, and this lock holds the same papers with the same
+        evidence text and the same header lines: every byte to_bytes writes is
+        then one ``old`` was read from.
+        """
+        read = old._read if old is not None else None
+        if read is None or not read.in_order or self._head() != read.head or \
+                self.papers.keys() != read.papers.keys():
+            return None
+        for number, evidence in self.papers.items():
+            if not (isinstance(evidence, EncodedEvidence) and evidence == read.papers[number]):
+                return None
+        return read
+
     def save(self, path: Path | None = None) -> bool:
-        """Write atomically; False (and no write) when the bytes would not change."""
+        """Write atomically; False (and no write) when the bytes would not change.
+
+        When this lock would write back exactly the file it :attr:`replaces` was
+        read from, and the file still holds those bytes, it is not even built.
+        """
         target = path or self.path
         if target is None:
             raise LockFileError("no path to write the lock file to")
+        read = self._writes_back(self.replaces)
+        if read is not None:
+            with contextlib.suppress(OSError):
+                if target.read_bytes() == read.data:
+                    self.saved_digest = read.digest
+                    return False
         data = self.to_bytes()
         self.saved_digest = lock_digest(data)
         try:
@@ -228,12 +272,12 @@ def load_lock(path: Path, known: KnownEvidence | None = None, *, defer: bool = F
     if known is not None:
         lines = _canonical_lines(data)
         if lines is not None:
-            return _load_lines(path, *lines, lock_digest(data), known, defer)
+            return _load_lines(path, data, *lines, known, defer)
     return _load_whole(path, data)
 
 
 def _canonical_lines(data: bytes) -> tuple[str, list[tuple[str, EncodedEvidence]]] | None:
-    """(the header as JSON, [(number, evidence text)]) when ``data`` is in our own layout.
+    """(the header lines, [(number, evidence text)]) when ``data`` is in our own layout.
 
     Read by position in the decoded text, each line's evidence cut out once:
     the evidence is most of ten megabytes, and every whole copy (split lines,
@@ -260,8 +304,7 @@ def _canonical_lines(data: bytes) -> tuple[str, list[tuple[str, EncodedEvidence]
             return None
         papers.append((found.group(1), EncodedEvidence(text[pos + _PAPER_PREFIX:stop - comma])))
         pos = stop + 1
-    header = "{" + lines[1] + lines[3] + lines[4] + '"papers":{}}'
-    return header, papers
+    return "\n".join(lines), papers
 
 
 def _header_lines(text: str) -> tuple[list[str], int] | None:
@@ -279,9 +322,14 @@ def _header_lines(text: str) -> tuple[list[str], int] | None:
     return lines, pos
 
 
-def _load_lines(path: Path, header: str, lines: list[tuple[str, EncodedEvidence]],
-                digest: str, known: KnownEvidence, defer: bool) -> LockFile:
-    lock = _load_whole(path, header.encode("utf-8"))
+def _load_lines(path: Path, data: bytes, header: str, lines: list[tuple[str, EncodedEvidence]],
+                known: KnownEvidence, defer: bool) -> LockFile:
+    head = header.split("\n")
+    lock = _load_whole(path, ("{" + head[1] + head[3] + head[4] + '"papers":{}}').encode())
+    digest = lock_digest(data)
+    numbers = [number for number, _ in lines]
+    lock._read = _Read(data, digest, (head[3], head[4]), dict(lines),
+                       all(a < b for a, b in itertools.pairwise(numbers)))
     texts: dict[str, EncodedEvidence] = {}
     for number, text in lines:
         if number in texts:

@@ -39,8 +39,7 @@ def _reference(data: bytes) -> tuple[str, list[tuple[str, str]]] | None:
         if match is None or not line.endswith("}," if comma else "}"):
             return None
         papers.append((match.group(1), line[_PAPER_PREFIX:len(line) - comma]))
-    header = "{" + lines[1] + lines[3] + lines[4] + '"papers":{}}'
-    return header, papers
+    return "\n".join(lines[:6]), papers
 
 
 def _plain(result: tuple[str, list[tuple[str, str]]] | None) -> object:
