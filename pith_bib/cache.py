@@ -156,6 +156,9 @@ class Verdict:
     sha256: str
     report: VerificationReport
     evidence: EncodedEvidence | None
+    # the report as the row stores it (canonical JSON), when read from a row: copied as
+    # is into a lock's remembered verdicts (pith_bib.lock_verdicts), not encoded again
+    report_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -337,7 +340,7 @@ def _check_verdict(row: Sequence[Any], trust: TrustRoot) -> tuple[Verdict | None
         evidence_text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None, False
-    return Verdict(str(row[1]), report, EncodedEvidence(evidence_text)), False
+    return Verdict(str(row[1]), report, EncodedEvidence(evidence_text), row[6]), False
 
 
 def _held_verdict(row: Sequence[Any], trust: TrustRoot, held: Mapping[str, str]
@@ -351,7 +354,8 @@ def _held_verdict(row: Sequence[Any], trust: TrustRoot, held: Mapping[str, str]
     if text is None or _sha(text.encode("utf-8")) != row[7]:
         return None
     report = _bound_report(row, trust)
-    return Verdict(str(row[1]), report, EncodedEvidence(text)) if report is not None else None
+    return Verdict(str(row[1]), report, EncodedEvidence(text), row[6]) \
+        if report is not None else None
 
 
 def _verdict_queries(pith_ids: Iterable[str], held: Mapping[str, str] | None

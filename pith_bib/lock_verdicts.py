@@ -18,6 +18,7 @@ hashed again on every read, so the row can only speak for those bytes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from .cache import Cache, Verdict, held_by_id, parse_stored_json, reusable_report
@@ -26,6 +27,8 @@ from .lock import EncodedEvidence, LockFile
 from .trust import TrustRoot
 from .verdict_key import bind, bound
 
+_PLAIN_NUMBER = re.compile(r"pith:[0-9]{4}:[A-Z2-7]{26}")
+_HEX = re.compile(r"[0-9a-f]{64}")
 LABEL = "lock-verdicts:"  # prefixed to the digest in the binding: never a hex evidence hash
 MAX_TEXT_CHARS = 64 * 1024 * 1024  # ~600 characters a paper; the lock's own bound is 64 MiB
 
@@ -74,12 +77,25 @@ def remember_lock(cache: Cache, lock: LockFile, vouched: Mapping[str, Verdict],
 
 
 def _store(cache: Cache, digest: str, verdicts: Mapping[str, Verdict]) -> None:
-    items = [[number, verdict.sha256, verdict.report.to_dict()]
-             for number, verdict in sorted(verdicts.items())]
-    text = canonical_text(items)
+    """One row: a JSON list of [number, document sha256, report] items, bound."""
+    if not verdicts:
+        return
+    text = "[" + ",".join(_item_text(number, verdicts[number]) for number in sorted(verdicts)) \
+        + "]"
     binding = bind(LABEL + digest, text)
-    if items and binding and len(text) <= MAX_TEXT_CHARS:
+    if binding and len(text) <= MAX_TEXT_CHARS:
         cache.put_lock_verdicts(digest, text, binding)
+
+
+def _item_text(number: str, verdict: Verdict) -> str:
+    """An item as JSON; the report as its row stored it when at hand (already JSON).
+
+    A well-formed number and a hex hash need no escaping: written as they are.
+    """
+    report, sha = verdict.report_text, verdict.sha256
+    if report is None or not _PLAIN_NUMBER.fullmatch(number) or not _HEX.fullmatch(sha):
+        return canonical_text([number, sha, verdict.report.to_dict()])
+    return f'["{number}","{sha}",{report}]'
 
 
 def _remembered(cache: Cache, lines: Mapping[str, str], digest: str, trust: TrustRoot,

@@ -296,6 +296,9 @@ class Resolver:
             wanted = {pith_id for _, found in candidates for pith_id, _ in found}
             verdicts = {**cache.verdicts(wanted - prefetched.keys(), self.trust),
                         **{i: prefetched[i] for i in wanted & prefetched.keys()}}
+            # kept for remember_lock: the evidence these verdicts vouch for goes in the lock
+            self._vouched.update({v.report.pith_number: v for v in verdicts.values()
+                                  if v.report.pith_number})
         except CacheError:
             return hits  # the search meets the same error, says it once and goes on without
         for query, found in candidates:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ import pytest
 from pith_bib import TrustRoot
 from pith_bib.cache import _TABLES, MAX_LOCK_VERDICT_ROWS, SCHEMA_VERSION, Cache
 from pith_bib.lock import _canonical_lines, load_lock, lock_digest
-from pith_bib.lock_verdicts import LABEL, remember_lock, vouch_lock
+from pith_bib.lock_verdicts import LABEL, _item_text, remember_lock, vouch_lock
 from pith_bib.verdict_key import bind
 from tests.cli_support import annotated_papers, run_cli, trust_args
 from tests.support import fixed_key
@@ -242,3 +243,18 @@ def _paper_lines(data: bytes) -> list[tuple[str, str]]:
     parsed = _canonical_lines(data)
     assert parsed is not None
     return parsed[1]
+
+
+def test_an_item_copied_from_its_row_reads_as_one_encoded_again(
+        annotated: tuple[Path, Path, Cache]) -> None:
+    """The report text a verdict row holds goes in as is: the same JSON as its encoding."""
+    _, lock_path, cache = annotated
+    data = lock_path.read_bytes()
+    lines = dict(_paper_lines(data))
+    _sql(cache, "DELETE FROM lock_verdicts")
+    held, _ = vouch_lock(cache, lines, lock_digest(data), _trust(), read_only=False)
+    assert all(v.report_text for v in held.values())  # read from their rows
+    for number, verdict in held.items():
+        copied = json.loads(_item_text(number, verdict))
+        encoded = json.loads(_item_text(number, replace(verdict, report_text=None)))
+        assert copied == encoded == [number, verdict.sha256, verdict.report.to_dict()]
