@@ -110,9 +110,12 @@ _TABLES = {
 }
 # Added since version 2 without changing it, so that an older pith-bib sharing the file
 # still reads it (its check ignores tables it does not know) instead of rebuilding it:
-# created when missing, read as empty when absent.
+# created when missing (unless the file is read-only), read as empty when absent. A
+# table of that name with other columns (a later version's) is left alone and unused;
+# a change to this one must take a new name.
 _LOCK_VERDICTS_SQL = ("CREATE TABLE lock_verdicts (lock_sha256 TEXT PRIMARY KEY, "
                       "verdicts TEXT NOT NULL, binding TEXT NOT NULL, stored_at REAL NOT NULL)")
+_RECORD_SHAS = "SELECT pith_id, sha256 FROM records WHERE pith_id IN "
 _VERDICT_COLUMNS = ("SELECT r.pith_id, r.sha256, r.kind, r.status, r.event_count, r.built_at, "
                     "r.report, r.evidence_sha256, r.verdict_sha256")
 _VERDICT_SELECT = (_VERDICT_COLUMNS + ", e.data FROM records r "
@@ -606,7 +609,7 @@ class Cache:
             return {}
         found: dict[str, Verdict] = {}
         try:
-            if not _schema_state(conn).startswith("ours"):
+            if _schema_state(conn) != "ours":
                 return {}
             for query, chunk in queries:
                 for row in conn.execute(query, chunk).fetchall():
@@ -620,25 +623,32 @@ class Cache:
             conn.close()
         return found
 
-    def lock_verdict_row(self, lock_sha256: str, *, read_only: bool) -> tuple[str, str] | None:
+    def lock_verdict_row(self, lock_sha256: str, max_chars: int, *, read_only: bool
+                         ) -> tuple[str, str] | None:
         """(verdicts text, binding) stored for a lock file's bytes; None if none or unreadable.
 
-        ``read_only`` (``check``) opens the file read-only and never heals it.
+        A row longer than ``max_chars`` is never read into memory. ``read_only``
+        (``check``) opens the file read-only and never heals it.
         """
-        query = "SELECT verdicts, binding FROM lock_verdicts WHERE lock_sha256 = ?"
+        def read(conn: sqlite3.Connection) -> Any:
+            if _schema_state(conn) != "ours" or _lock_verdicts_table(conn) != "ours":
+                return None
+            return conn.execute("SELECT verdicts, binding FROM lock_verdicts WHERE "
+                                "lock_sha256 = ? AND length(verdicts) <= ?",
+                                (lock_sha256, max_chars)).fetchone()
+
         if read_only:
             conn = self._read_only_connection()
             if conn is None:
                 return None
             try:
-                row = conn.execute(query, (lock_sha256,)).fetchone() \
-                    if _schema_state(conn) == "ours" else None  # absent in an older file
+                row = read(conn)
             except sqlite3.Error:
                 return None
             finally:
                 conn.close()
         else:
-            row = self._run(False, lambda c: c.execute(query, (lock_sha256,)).fetchone(), None)
+            row = self._run(False, read, None)
         if row is None or not all(isinstance(v, str) for v in row):
             return None
         return row[0], row[1]
@@ -647,6 +657,8 @@ class Cache:
         """Store one lock's verdicts, keeping only the newest :data:`MAX_LOCK_VERDICT_ROWS`."""
         def work(conn: sqlite3.Connection) -> None:
             with _transaction(conn):
+                if _lock_verdicts_table(conn) != "ours":
+                    return  # a read-only file, or another version's table: not ours to fill
                 conn.execute("INSERT OR REPLACE INTO lock_verdicts VALUES (?, ?, ?, ?)",
                              (lock_sha256, text, binding, time.time()))
                 conn.execute("DELETE FROM lock_verdicts WHERE lock_sha256 NOT IN (SELECT "
@@ -654,6 +666,18 @@ class Cache:
                              (MAX_LOCK_VERDICT_ROWS,))
 
         self._run(True, work, None)
+
+    def record_shas(self, pith_ids: Iterable[str]) -> dict[str, str]:
+        """pith ID → the sha256 of its current document, for those the cache holds."""
+        wanted = sorted(set(pith_ids))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start:start + _IN_CHUNK]
+            query = _RECORD_SHAS + f"({','.join('?' * len(chunk))})"
+            rows = self._run(False, lambda c, q=query, a=chunk: c.execute(q, a).fetchall(), [])
+            found.update((i, sha) for i, sha in rows if isinstance(i, str) and
+                         isinstance(sha, str))
+        return found
 
     def _read_only_connection(self) -> sqlite3.Connection | None:
         """The file opened read-only, or None when there is none or it cannot be read."""
@@ -811,19 +835,40 @@ def _prepare(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
     _use_wal(conn)
     conn.execute("PRAGMA synchronous = NORMAL")
-    if _schema_state(conn) == "ours":
-        return
+    if _schema_state(conn) != "ours":
+        _create_schema(conn)
+    _add_lock_verdicts(conn)
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    """The tables of a new (empty) file; anything else that is not ours is damage."""
     with _transaction(conn):
-        state = _schema_state(conn)
-        if state == "empty":
+        if _schema_state(conn) == "empty":
             for sql in (*_TABLES.values(), _LOCK_VERDICTS_SQL):
                 conn.execute(sql)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        elif state == "ours, without lock_verdicts":  # a file an older pith-bib made
-            conn.execute(_LOCK_VERDICTS_SQL)
     if _schema_state(conn) != "ours":
         raise _WrongSchema("not a pith-bib cache file (unknown schema)")
+
+
+def _add_lock_verdicts(conn: sqlite3.Connection) -> None:
+    """Add the lock_verdicts table to a file an older pith-bib made, when it can be written."""
+    if _lock_verdicts_table(conn) != "absent":
+        return
+    # a read-only file is used without it
+    with contextlib.suppress(sqlite3.OperationalError), _transaction(conn):
+        if _lock_verdicts_table(conn) == "absent":
+            conn.execute(_LOCK_VERDICTS_SQL)
+
+
+def _lock_verdicts_table(conn: sqlite3.Connection) -> str:
+    """"ours", "absent", or "other" (another version's table: left alone, never used)."""
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND "
+                       "name = 'lock_verdicts'").fetchone()
+    if row is None:
+        return "absent"
+    return "ours" if row[0] == _LOCK_VERDICTS_SQL else "other"
 
 
 def _use_wal(conn: sqlite3.Connection) -> None:
@@ -856,16 +901,13 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 
 def _schema_state(conn: sqlite3.Connection) -> str:
-    """"ours", "ours, without lock_verdicts", "empty" (a new file) or "foreign"."""
+    """"ours", "empty" (a new file) or "foreign"; tables beyond version 2's are not looked at."""
     app = conn.execute("PRAGMA application_id").fetchone()[0]
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     tables = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
     if (app, version) == (APPLICATION_ID, SCHEMA_VERSION) and \
             all(tables.get(name) == sql for name, sql in _TABLES.items()):
-        lock_verdicts = tables.get("lock_verdicts")
-        if lock_verdicts is None:
-            return "ours, without lock_verdicts"
-        return "ours" if lock_verdicts == _LOCK_VERDICTS_SQL else "foreign"
+        return "ours"
     if (app, version) == (0, 0) and not tables:
         return "empty"
     return "foreign"

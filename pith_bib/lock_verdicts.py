@@ -35,22 +35,35 @@ MAX_TEXT_CHARS = 64 * 1024 * 1024  # ~600 characters a paper; the lock's own bou
 
 def vouch_lock(cache: Cache, lines: Mapping[str, str], digest: str, trust: TrustRoot, *,
                read_only: bool) -> tuple[dict[str, Verdict], bool]:
-    """(pith number → verdict for each line a verdict vouches for, whether one row held all).
+    """(pith number → verdict for each line a verdict vouches for, whether the row is up to date).
 
     ``lines``: the lock's paper lines (number → evidence text), cut from the
-    bytes whose sha256 is ``digest``. ``read_only`` (``check``) never creates,
-    heals or repairs the cache. Raises :class:`~pith_bib.errors.CacheError`
-    only when not read-only, as every other cache read does.
+    bytes whose sha256 is ``digest``. The row is up to date when it vouched
+    and no line-by-line verdict adds to it. ``read_only`` (``check``) never
+    creates, heals or repairs the cache. Raises
+    :class:`~pith_bib.errors.CacheError` only when not read-only, as every
+    other cache read does.
+
+    For annotate (not read-only), a remembered verdict counts only while its
+    document is still the cache's current one for that paper: a newer document
+    must answer instead, as it does for a lock the cache has no row for. For
+    ``check`` the old evidence, verified, is as good as ever.
     """
     found = _remembered(cache, lines, digest, trust, read_only)
-    whole = len(found) == len(lines)
+    if found and not read_only:
+        current = cache.record_shas(number.rsplit(":", 1)[-1] for number in found)
+        found = {number: verdict for number, verdict in found.items()
+                 if current.get(number.rsplit(":", 1)[-1]) == verdict.sha256}
+    up_to_date = bool(found)
     rest = {number: text for number, text in lines.items() if number not in found}
     if rest:
         held = held_by_id(rest)
         rows = cache.read_only_verdicts(held, trust, held=held) if read_only \
             else cache.verdicts(held, trust, held=held)
-        found.update(_vouching(rows, rest))
-    return found, whole
+        added = _vouching(rows, rest)
+        up_to_date = up_to_date and not added
+        found.update(added)
+    return found, up_to_date
 
 
 def remember_lock(cache: Cache, lock: LockFile, vouched: Mapping[str, Verdict],
@@ -100,11 +113,11 @@ def _item_text(number: str, verdict: Verdict) -> str:
 
 def _remembered(cache: Cache, lines: Mapping[str, str], digest: str, trust: TrustRoot,
                 read_only: bool) -> dict[str, Verdict]:
-    row = cache.lock_verdict_row(digest, read_only=read_only)
+    row = cache.lock_verdict_row(digest, MAX_TEXT_CHARS, read_only=read_only)
     if row is None:
         return {}
     text, binding = row
-    if len(text) > MAX_TEXT_CHARS or not bound(binding, LABEL + digest, text):
+    if not bound(binding, LABEL + digest, text):
         return {}
     items = parse_stored_json(text)
     if not isinstance(items, list):

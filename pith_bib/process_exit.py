@@ -18,15 +18,27 @@ anything.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from typing import NoReturn
 
+FLUSH_FAILED = 120  # the status the interpreter's own exit gives when its last flush fails
+
 
 def exit_now(code: int) -> NoReturn:
-    """Flush what the user is owed, then end the process with ``code``, skipping teardown."""
+    """Flush what the user is owed, then end the process with ``code``, skipping teardown.
+
+    Output that cannot be written (a full disk behind ``> file``, a closed
+    pipe) is never a success: the status becomes 120, as the interpreter's
+    own exit makes it.
+    """
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
+        if stream is None:  # started with that descriptor closed: nothing was written
+            continue
+        try:
             stream.flush()
+        except ValueError:  # closed by the program itself: nothing is pending
+            continue
+        except OSError:
+            code = code or FLUSH_FAILED
     os._exit(code)

@@ -135,7 +135,7 @@ class Resolver:
         self._warn_lock = threading.Lock()
         self._prefetched: dict[str, Verdict] = {}  # read for the lock, reused by the next run
         self._vouched: dict[str, Verdict] = {}  # pith number → verdict of a lock line read
-        self._remembered: set[str] = set()  # digests of locks one remembered row vouched for
+        self._remembered: set[str] = set()  # digests of locks whose row needs no update
 
     def vouched_evidence(self, lines: Mapping[str, str], digest: str
                          ) -> dict[str, VerificationReport]:
@@ -149,8 +149,8 @@ class Resolver:
             lambda: vouch_lock(self.cache, lines, digest, self.trust, read_only=False))
         if vouched is None:
             return {}
-        found, whole = vouched
-        if whole:
+        found, up_to_date = vouched
+        if up_to_date:
             self._remembered.add(digest)
         self._vouched.update(found)
         self._prefetched.update({n.rsplit(":", 1)[-1]: v for n, v in found.items()})

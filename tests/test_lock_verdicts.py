@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pith_bib import TrustRoot
+from pith_bib import TrustRoot, lock_verdicts
 from pith_bib.cache import _TABLES, MAX_LOCK_VERDICT_ROWS, SCHEMA_VERSION, Cache
 from pith_bib.lock import _canonical_lines, load_lock, lock_digest
 from pith_bib.lock_verdicts import LABEL, _item_text, remember_lock, vouch_lock
@@ -209,16 +209,20 @@ def test_an_older_pith_bib_still_takes_the_file_for_its_own(
     assert set(tables) == {*VERSION_2_TABLES, "lock_verdicts"}
 
 
-def test_a_foreign_lock_verdicts_table_is_healed(annotated: tuple[Path, Path, Cache]) -> None:
+def test_another_versions_table_is_left_alone_and_unused(
+        annotated: tuple[Path, Path, Cache]) -> None:
+    """A lock_verdicts table with other columns (a later version's): not read, not written,
+    and not taken for damage (the rest of the cache is kept)."""
     bib, lock_path, cache = annotated
     _sql(cache, "DROP TABLE lock_verdicts")
     _sql(cache, "CREATE TABLE lock_verdicts (x)")
-    assert len(_vouched(cache, lock_path)) == 0  # not ours: check reads nothing from it
-    assert len(_vouched(cache, lock_path, read_only=False)) == 0  # annotate rebuilds the file
-    run_cli("annotate", "--offline", "--mirror", str(bib.parent / "mirror"), *trust_args(),
-            str(bib), cache=cache.root)
-    assert _sql(cache, "SELECT lock_sha256 FROM lock_verdicts") == [
-        (lock_digest(lock_path.read_bytes()),)]
+    records = _sql(cache, "SELECT count(*) FROM records")[0][0]
+    assert len(_vouched(cache, lock_path)) == PAPERS  # line by line, as without the table
+    assert len(_vouched(cache, lock_path, read_only=False)) == PAPERS
+    done = run_cli("annotate", "--offline", *trust_args(), str(bib), cache=cache.root)
+    assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
+    assert _sql(cache, "SELECT count(*) FROM records")[0][0] == records
+    assert _sql(cache, "SELECT * FROM lock_verdicts") == []
 
 
 def test_a_verdict_for_other_evidence_of_the_same_paper_is_not_copied(
@@ -258,3 +262,33 @@ def test_an_item_copied_from_its_row_reads_as_one_encoded_again(
         copied = json.loads(_item_text(number, verdict))
         encoded = json.loads(_item_text(number, replace(verdict, report_text=None)))
         assert copied == encoded == [number, verdict.sha256, verdict.report.to_dict()]
+
+
+def test_a_row_longer_than_the_bound_is_never_read(annotated: tuple[Path, Path, Cache],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    _, lock_path, cache = annotated
+    _forget_per_paper_verdicts(cache)
+    ((length,),) = _sql(cache, "SELECT length(verdicts) FROM lock_verdicts")
+    monkeypatch.setattr(lock_verdicts, "MAX_TEXT_CHARS", int(str(length)) - 1)
+    assert cache.lock_verdict_row(lock_digest(lock_path.read_bytes()),
+                                  lock_verdicts.MAX_TEXT_CHARS, read_only=True) is None
+    assert _vouched(cache, lock_path) == {}
+
+
+def test_a_row_as_complete_as_it_can_be_is_not_written_again(
+        annotated: tuple[Path, Path, Cache]) -> None:
+    """A line nothing vouches for keeps the row partial: each later run must not rewrite it."""
+    bib, lock_path, cache = annotated
+    lines = lock_path.read_text().split("\n")
+    tampered = next(i for i, line in enumerate(lines) if "Paper number 3" in line)
+    number = lines[tampered][1:37]
+    lines[tampered] = lines[tampered].replace("Paper number 3", "Paper number 7")
+    lock_path.write_text("\n".join(lines))
+    _sql(cache, "DELETE FROM records WHERE pith_id = ?", number.rsplit(":", 1)[1])
+    run_cli("annotate", "--offline", *trust_args(), str(bib), cache=cache.root)
+    digest = lock_digest(lock_path.read_bytes())
+    first = _sql(cache, "SELECT stored_at FROM lock_verdicts WHERE lock_sha256 = ?", digest)
+    run_cli("annotate", "--offline", *trust_args(), str(bib), cache=cache.root)
+    assert lock_digest(lock_path.read_bytes()) == digest
+    assert _sql(cache, "SELECT stored_at FROM lock_verdicts WHERE lock_sha256 = ?",
+                digest) == first != []
