@@ -61,6 +61,16 @@ def deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
+def _may_nest_deeper(text: str, limit: int) -> bool:
+    """False when ``text`` cannot nest more than ``limit`` deep, told without the walk.
+
+    Every object or array opens with a bracket character, so their count (those
+    inside strings too, which only loosens the bound) caps the depth: a small
+    document, such as a lock file's evidence for one paper, is never walked.
+    """
+    return text.count("{") + text.count("[") > limit
+
+
 def decode_utf8(data: bytes | bytearray | memoryview, *, max_bytes: int, what: str) -> str:
     """The text of ``data`` (a leading BOM dropped), refusing oversized or non-UTF-8 input."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -95,7 +105,7 @@ def load_json(data: bytes | bytearray | memoryview, *, max_bytes: int = MAX_DOCU
         raise JsonFormatError(f"{what}: JSON nested deeper than {max_depth} levels") from None
     except ValueError as exc:
         raise JsonFormatError(f"{what}: not well-formed JSON: {exc}") from None
-    if deeper_than(obj, max_depth):
+    if _may_nest_deeper(text, max_depth) and deeper_than(obj, max_depth):
         raise JsonFormatError(f"{what}: JSON nested deeper than {max_depth} levels")
     if _SURROGATE_ESCAPE_RE.search(text):  # only escapes can smuggle in a lone surrogate
         try:

@@ -69,3 +69,18 @@ def test_depth_is_counted_on_objects_and_arrays_only() -> None:
         load_json(b'[[], {"a": [[]]}, 1]', max_depth=3)  # an empty array counts as a level
     with pytest.raises(JsonFormatError, match="nested deeper than"):
         load_json(b"[" * 200_000 + b"]" * 200_000)  # the parser's own guard, one line
+
+
+def test_depth_is_still_measured_when_the_brackets_could_nest_too_deep() -> None:
+    """The bracket count only spares the walk when it proves the limit: deep input still fails."""
+    from pith_bib.errors import JsonFormatError
+    from pith_bib.strict_json import load_json
+
+    shallow_but_many = ("[" + ",".join(["[]"] * 100) + "]").encode()
+    assert len(load_json(shallow_but_many, max_depth=2)) == 100  # walked: depth 2 is fine
+    deep = ("[" * 5 + "]" * 5).encode()
+    with pytest.raises(JsonFormatError, match="deeper than 4"):
+        load_json(deep, max_depth=4)
+    assert load_json(deep, max_depth=5) == [[[[[]]]]]
+    brackets_in_strings = ('{"a": "' + "{" * 50 + '"}').encode()
+    assert load_json(brackets_in_strings, max_depth=1) == {"a": "{" * 50}
