@@ -154,15 +154,21 @@ def test_an_item_for_another_number_is_ignored(annotated: tuple[Path, Path, Cach
     assert len(vouched) == PAPERS - 2
 
 
-def test_a_line_nothing_vouches_for_is_left_out(annotated: tuple[Path, Path, Cache]) -> None:
-    """annotate keeps a line of the old lock it cannot check; the row must not vouch for it."""
-    bib, lock_path, cache = annotated
+def _unverifiable_line_for_paper_3(lock_path: Path, cache: Cache) -> str:
+    """Paper 3's lock line altered and its cached document gone: nothing can vouch for it."""
     lines = lock_path.read_text().split("\n")
     tampered = next(i for i, line in enumerate(lines) if "Paper number 3" in line)
     number = lines[tampered][1:37]
     lines[tampered] = lines[tampered].replace("Paper number 3", "Paper number 7")
     lock_path.write_text("\n".join(lines))
     _sql(cache, "DELETE FROM records WHERE pith_id = ?", number.rsplit(":", 1)[1])
+    return number
+
+
+def test_a_line_nothing_vouches_for_is_left_out(annotated: tuple[Path, Path, Cache]) -> None:
+    """annotate keeps a line of the old lock it cannot check; the row must not vouch for it."""
+    bib, lock_path, cache = annotated
+    number = _unverifiable_line_for_paper_3(lock_path, cache)
     _sql(cache, "DELETE FROM lock_verdicts")
     done = run_cli("annotate", "--offline", *trust_args(), str(bib), cache=cache.root)
     assert "paper3: invalid" in done.stdout  # no source has it any more
@@ -279,12 +285,7 @@ def test_a_row_as_complete_as_it_can_be_is_not_written_again(
         annotated: tuple[Path, Path, Cache]) -> None:
     """A line nothing vouches for keeps the row partial: each later run must not rewrite it."""
     bib, lock_path, cache = annotated
-    lines = lock_path.read_text().split("\n")
-    tampered = next(i for i, line in enumerate(lines) if "Paper number 3" in line)
-    number = lines[tampered][1:37]
-    lines[tampered] = lines[tampered].replace("Paper number 3", "Paper number 7")
-    lock_path.write_text("\n".join(lines))
-    _sql(cache, "DELETE FROM records WHERE pith_id = ?", number.rsplit(":", 1)[1])
+    _unverifiable_line_for_paper_3(lock_path, cache)
     run_cli("annotate", "--offline", *trust_args(), str(bib), cache=cache.root)
     digest = lock_digest(lock_path.read_bytes())
     first = _sql(cache, "SELECT stored_at FROM lock_verdicts WHERE lock_sha256 = ?", digest)
