@@ -130,21 +130,15 @@ def _field_reader(entry: FieldSource) -> Callable[[str], str | None]:
     """``entry.get``, or a quicker equivalent when the source lists its own fields.
 
     Why: extraction asks for about 25 names and a typical entry has a handful, so
-    a parsed .bib entry (which offers ``field_list``, objects with a ``name``) is
-    read once into a dict of the :data:`FIELDS_READ` it has, and every question
-    is then a dict lookup: a name it lacks is ``None``, as its ``get`` answers
-    too. A source with only ``get`` is read through ``get``.
+    a parsed .bib entry (which offers ``values_of``) is read once into a dict of
+    the :data:`FIELDS_READ` it has, and every question is then a dict lookup: a
+    name it lacks is ``None``, as its ``get`` answers too. A source with only
+    ``get`` is read through ``get``.
     """
-    fields = getattr(entry, "field_list", None)
-    if not isinstance(fields, list):
+    values_of = getattr(entry, "values_of", None)
+    if values_of is None:
         return entry.get
-    get = entry.get
-    values: dict[str, str | None] = {}
-    for f in fields:
-        name = f.name.lower()
-        if name in FIELDS_READ and name not in values:
-            values[name] = get(name)
-    return values.get
+    return values_of(FIELDS_READ).get
 
 
 def _id_in_text(value: str) -> ArxivId | None:

@@ -156,27 +156,38 @@ def test_free_text_rule_equals_the_reference() -> None:
 
 
 class _Listed:
-    """A source offering ``field_list``: absent names must not reach ``get``."""
-
-    class _Field:
-        def __init__(self, name: str) -> None:
-            self.name = name
+    """A source offering ``values_of``: read once, and never through ``get``."""
 
     def __init__(self, values: dict[str, str]) -> None:
         self.values = values
-        self.field_list = [self._Field(name) for name in values]
         self.asked: list[str] = []
+        self.read: list[frozenset[str]] = []
+
+    def values_of(self, names: frozenset[str]) -> dict[str, str]:
+        self.read.append(names)
+        return {k: v for k, v in self.values.items() if k in names}
 
     def get(self, name: str, default: str | None = None) -> str | None:
         self.asked.append(name)
         return self.values.get(name.lower(), default)
 
 
-def test_extract_only_asks_for_fields_the_source_lists() -> None:
-    source = _Listed({"eprint": "2101.01234", "doi": "10.1000/x"})
+def test_extract_reads_a_listing_source_once() -> None:
+    source = _Listed({"eprint": "2101.01234", "doi": "10.1000/x", "title": "T"})
     result = ids.extract(source)
     assert (result.arxiv_id, result.doi) == ("2101.01234", "10.1000/x")
-    assert set(source.asked) == {"eprint", "doi"}
+    assert source.asked == [] and source.read == [ids.FIELDS_READ]
+
+
+def test_values_of_answers_as_get_does() -> None:
+    """bibfile's one-pass reader: the first field of a name, macros expanded, any case."""
+    bib = parse(b'@string{ax = "arXiv"}\n@article{k, EPrint = {1}, eprint = {2}, '
+                b'ArchivePrefix = ax, Title = {T}, note = "a" # ax}\n')
+    entry = bib.entries[0]
+    names = frozenset({"eprint", "archiveprefix", "note", "doi"})
+    assert entry.values_of(names) == {name: entry.get(name) for name in names
+                                      if entry.get(name) is not None}
+    assert entry.values_of(names) == {"eprint": "1", "archiveprefix": "arXiv", "note": "aarXiv"}
 
 
 # --------------------------------------------------------------------------- titles
