@@ -26,6 +26,9 @@ from pith_bib import authors, csljson, ulatex
 from pith_bib.authors import AuthorComparison, AuthorVerdict, PersonName
 from pith_bib.bibfile import Entry, parse
 from pith_bib.errors import BibError, CslJsonError
+from tests.author_reference import decode_reference as _decode_reference
+from tests.author_reference import fold_reference as _fold_reference
+from tests.author_reference import signed_reference as _signed_reference
 from tests.test_authors import registry_list
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -75,8 +78,7 @@ def _corpus_names() -> tuple[str, ...]:
 # The code the quick routes replaced. Memoised here only so that the corpus runs
 # in seconds: each of these is a pure function of its arguments.
 
-_decode_reference = functools.cache(authors._decode_latex_reference)
-_fold_reference = functools.cache(authors._fold_tokens_general)
+# (decode_reference, fold_reference, signed_reference: tests/author_reference.py)
 
 
 def _top_level_split_reference(text: str, separator: str) -> list[str]:
@@ -175,26 +177,6 @@ def _drop_others_reference(names: list[str], truncated: bool) -> tuple[list[str]
             truncated = True
         kept.append(shortened[:authors.MAX_NAME_CHARS])
     return kept, truncated
-
-
-def _signed_reference(text: str) -> authors._Signed:
-    names: list[tuple[str, ...]] = []
-    for piece in authors._SIGNED_SPLIT_RE.split(text[:authors.MAX_SIGNED_CHARS]):
-        decoded = _decode_reference(piece.strip()[:authors.MAX_NAME_CHARS])
-        tokens = authors._strip_suffix_tokens(_fold_reference(decoded))
-        if tokens and tokens[-1] not in authors._SUFFIXES:
-            names.append(tokens)
-            if len(names) >= authors.MAX_SIGNED_NAMES:
-                break
-    index: dict[str, list[int]] = {}
-    for position, tokens in enumerate(names):
-        keys = set(tokens) | {"".join(tokens[i:]) for i in range(1, len(tokens) - 1)}
-        for key in keys:
-            index.setdefault(key, []).append(position)
-    collaborations = frozenset(i for i, t in enumerate(names)
-                               if authors._COLLAB_WORDS.intersection(t))
-    return authors._Signed(tuple(names), {k: tuple(v) for k, v in index.items()},
-                           collaborations)
 
 
 @functools.cache

@@ -17,6 +17,7 @@ import pytest
 from pith_bib import authors, ids, titles
 from pith_bib.bibfile import Entry, parse
 from pith_bib.errors import BibError
+from tests.author_reference import signed_reference as _signed_reference
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORPORA = SHARED / "corpora"
@@ -221,27 +222,6 @@ def test_ascii_key_folds_every_ascii_character_like_the_pattern() -> None:
 
 
 # --------------------------------------------------------------------------- authors
-
-
-def _signed_reference(text: str) -> authors._Signed:
-    """``authors._parse_signed`` as it was before its per-name caches."""
-    names: list[tuple[str, ...]] = []
-    for piece in authors._SIGNED_SPLIT_RE.split(text[:authors.MAX_SIGNED_CHARS]):
-        decoded = authors.decode_latex.__wrapped__(piece.strip()[:authors.MAX_NAME_CHARS])
-        tokens = authors._strip_suffix_tokens(authors.fold_tokens.__wrapped__(decoded))
-        if tokens and tokens[-1] not in authors._SUFFIXES:
-            names.append(tokens)
-            if len(names) >= authors.MAX_SIGNED_NAMES:
-                break
-    index: dict[str, list[int]] = {}
-    for position, tokens in enumerate(names):
-        keys = set(tokens) | {"".join(tokens[i:]) for i in range(1, len(tokens) - 1)}
-        for key in keys:
-            index.setdefault(key, []).append(position)
-    collaborations = frozenset(i for i, t in enumerate(names)
-                               if authors._COLLAB_WORDS.intersection(t))
-    return authors._Signed(tuple(names), {k: tuple(v) for k, v in index.items()},
-                           collaborations)
 
 
 def _assert_author_paths_agree(field: str) -> None:
