@@ -361,16 +361,22 @@ def _held_verdict(row: Sequence[Any], trust: TrustRoot, held: Mapping[str, str]
         if report is not None else None
 
 
+def _in_chunks(values: Iterable[str]) -> list[tuple[str, list[str]]]:
+    """("(?,?,…)", values) per chunk of the sorted distinct values: bulk ``IN`` queries."""
+    wanted = sorted(set(values))
+    chunks = []
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start:start + _IN_CHUNK]
+        chunks.append((f"({','.join('?' * len(chunk))})", chunk))
+    return chunks
+
+
 def _verdict_queries(pith_ids: Iterable[str], held: Mapping[str, str] | None
                      ) -> list[tuple[str, list[str]]]:
     """(SQL, parameters) per chunk of IDs: without the evidence column when it is held."""
-    wanted = sorted(set(pith_ids))
     select = _HELD_VERDICT_SELECT if held is not None else _VERDICT_SELECT
-    queries = []
-    for start in range(0, len(wanted), _IN_CHUNK):
-        chunk = wanted[start:start + _IN_CHUNK]
-        queries.append((select + f"WHERE r.pith_id IN ({','.join('?' * len(chunk))})", chunk))
-    return queries
+    return [(select + "WHERE r.pith_id IN " + marks, chunk)
+            for marks, chunk in _in_chunks(pith_ids)]
 
 
 def _entry(data: bytes, report: VerificationReport, evidence: EncodedEvidence) -> _Entry:
@@ -604,24 +610,18 @@ class Cache:
         queries = _verdict_queries(pith_ids, held)
         if not queries:
             return {}
-        conn = self._read_only_connection()
-        if conn is None:
-            return {}
-        found: dict[str, Verdict] = {}
-        try:
-            if _schema_state(conn) != "ours":
-                return {}
+
+        def read(conn: sqlite3.Connection) -> dict[str, Verdict]:
+            found: dict[str, Verdict] = {}
             for query, chunk in queries:
                 for row in conn.execute(query, chunk).fetchall():
                     verdict = _held_verdict(row, trust, held) if held is not None \
                         else _check_verdict(row, trust)[0]
                     if verdict is not None:
                         found[row[0]] = verdict
-        except sqlite3.Error:
-            return {}
-        finally:
-            conn.close()
-        return found
+            return found
+
+        return self._read_only_run(read, {})
 
     def lock_verdict_row(self, lock_sha256: str, max_chars: int, *, read_only: bool
                          ) -> tuple[str, str] | None:
@@ -631,24 +631,13 @@ class Cache:
         (``check``) opens the file read-only and never heals it.
         """
         def read(conn: sqlite3.Connection) -> Any:
-            if _schema_state(conn) != "ours" or _lock_verdicts_table(conn) != "ours":
+            if _lock_verdicts_table(conn) != "ours":  # absent from an older pith-bib's file
                 return None
             return conn.execute("SELECT verdicts, binding FROM lock_verdicts WHERE "
                                 "lock_sha256 = ? AND length(verdicts) <= ?",
                                 (lock_sha256, max_chars)).fetchone()
 
-        if read_only:
-            conn = self._read_only_connection()
-            if conn is None:
-                return None
-            try:
-                row = read(conn)
-            except sqlite3.Error:
-                return None
-            finally:
-                conn.close()
-        else:
-            row = self._run(False, read, None)
+        row = self._read_only_run(read, None) if read_only else self._run(False, read, None)
         if row is None or not all(isinstance(v, str) for v in row):
             return None
         return row[0], row[1]
@@ -669,15 +658,26 @@ class Cache:
 
     def record_shas(self, pith_ids: Iterable[str]) -> dict[str, str]:
         """pith ID → the sha256 of its current document, for those the cache holds."""
-        wanted = sorted(set(pith_ids))
         found: dict[str, str] = {}
-        for start in range(0, len(wanted), _IN_CHUNK):
-            chunk = wanted[start:start + _IN_CHUNK]
-            query = _RECORD_SHAS + f"({','.join('?' * len(chunk))})"
-            rows = self._run(False, lambda c, q=query, a=chunk: c.execute(q, a).fetchall(), [])
+        for marks, chunk in _in_chunks(pith_ids):
+            rows = self._run(False, lambda c, q=_RECORD_SHAS + marks, a=chunk:
+                             c.execute(q, a).fetchall(), [])
             found.update((i, sha) for i, sha in rows if isinstance(i, str) and
                          isinstance(sha, str))
         return found
+
+    def _read_only_run(self, work: Callable[[sqlite3.Connection], T], default: T) -> T:
+        """``work`` on the file opened read-only (never created, healed or repaired);
+        ``default`` when there is no file, it is not ours, or it cannot be read."""
+        conn = self._read_only_connection()
+        if conn is None:
+            return default
+        try:
+            return work(conn) if _schema_state(conn) == "ours" else default
+        except sqlite3.Error:
+            return default
+        finally:
+            conn.close()
 
     def _read_only_connection(self) -> sqlite3.Connection | None:
         """The file opened read-only, or None when there is none or it cannot be read."""
@@ -705,11 +705,8 @@ class Cache:
                 by_kind.setdefault(kind, {}).setdefault(key, []).append((kind, value))
         found: dict[tuple[str, str], str] = {}
         for kind, wanted in by_kind.items():
-            names = sorted(wanted)
-            for start in range(0, len(names), _IN_CHUNK):
-                chunk = names[start:start + _IN_CHUNK]
-                query = _ALIAS_SELECT + f"({','.join('?' * len(chunk))})"
-                rows = self._run(False, lambda c, q=query, a=(kind, *chunk):
+            for marks, chunk in _in_chunks(wanted):
+                rows = self._run(False, lambda c, q=_ALIAS_SELECT + marks, a=(kind, *chunk):
                                  c.execute(q, a).fetchall(), [])
                 for key, number in rows:
                     if isinstance(number, str) and number and key in wanted:
