@@ -103,13 +103,16 @@ class LockFile:
     # number → verdict, for evidence byte-identical to a verdict the caller vouched for
     known: dict[str, VerificationReport] = field(default_factory=dict, repr=False,
                                                  compare=False)
-    # lock_digest of the bytes this lock was read from (when ``known`` was asked), and of
-    # the bytes the last ``save`` wrote or found already there
-    digest: str | None = field(default=None, repr=False, compare=False)
+    # lock_digest of the bytes the last ``save`` wrote or found already there
     saved_digest: str | None = field(default=None, repr=False, compare=False)
     # the lock this one replaces, read from the same file (see ``save``)
     replaces: LockFile | None = field(default=None, repr=False, compare=False)
     _read: _Read | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def digest(self) -> str | None:
+        """lock_digest of the bytes this lock was read from, when read line by line."""
+        return self._read.digest if self._read is not None else None
 
     def known_report(self, pith_number: str) -> VerificationReport | None:
         """The vouched-for verdict for this number, if its evidence is still those bytes."""
@@ -276,7 +279,8 @@ def load_lock(path: Path, known: KnownEvidence | None = None, *, defer: bool = F
     return _load_whole(path, data)
 
 
-def _canonical_lines(data: bytes) -> tuple[str, list[tuple[str, EncodedEvidence]]] | None:
+def _canonical_lines(data: bytes
+                     ) -> tuple[list[str], list[tuple[str, EncodedEvidence]]] | None:
     """(the header lines, [(number, evidence text)]) when ``data`` is in our own layout.
 
     Read by position in the decoded text, each line's evidence cut out once:
@@ -304,7 +308,7 @@ def _canonical_lines(data: bytes) -> tuple[str, list[tuple[str, EncodedEvidence]
             return None
         papers.append((found.group(1), EncodedEvidence(text[pos + _PAPER_PREFIX:stop - comma])))
         pos = stop + 1
-    return "\n".join(lines), papers
+    return lines, papers
 
 
 def _header_lines(text: str) -> tuple[list[str], int] | None:
@@ -322,21 +326,19 @@ def _header_lines(text: str) -> tuple[list[str], int] | None:
     return lines, pos
 
 
-def _load_lines(path: Path, data: bytes, header: str, lines: list[tuple[str, EncodedEvidence]],
-                known: KnownEvidence, defer: bool) -> LockFile:
-    head = header.split("\n")
+def _load_lines(path: Path, data: bytes, head: list[str],
+                lines: list[tuple[str, EncodedEvidence]], known: KnownEvidence, defer: bool
+                ) -> LockFile:
     lock = _load_whole(path, ("{" + head[1] + head[3] + head[4] + '"papers":{}}').encode())
-    digest = lock_digest(data)
-    numbers = [number for number, _ in lines]
-    lock._read = _Read(data, digest, (head[3], head[4]), dict(lines),
-                       all(a < b for a, b in itertools.pairwise(numbers)))
     texts: dict[str, EncodedEvidence] = {}
     for number, text in lines:
         if number in texts:
             raise LockFileError(f"{path}: not a pith-bib lock file (lock file: duplicate key "
                                 f"{number!r})")
         texts[number] = text
-    lock.digest = digest
+    digest = lock_digest(data)
+    lock._read = _Read(data, digest, (head[3], head[4]), texts,
+                       all(a < b for a, b in itertools.pairwise(texts)))
     vouched = known(texts, digest)
     for number, text in lines:
         report = vouched.get(number)

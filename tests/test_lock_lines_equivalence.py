@@ -19,7 +19,7 @@ from pith_bib.lock import _HEADER, _PAPER_PREFIX, LockFile, _canonical_lines
 _PAPER_NUMBER_RE = re.compile(r'"(pith:[0-9]{4}:[A-Z2-7]{26})":\{')
 
 
-def _reference(data: bytes) -> tuple[str, list[tuple[str, str]]] | None:
+def _reference(data: bytes) -> tuple[list[str], list[tuple[str, str]]] | None:
     """The reader as it was: split into lines, check each, slice out the evidence."""
     try:
         text = data.decode("utf-8")
@@ -39,10 +39,10 @@ def _reference(data: bytes) -> tuple[str, list[tuple[str, str]]] | None:
         if match is None or not line.endswith("}," if comma else "}"):
             return None
         papers.append((match.group(1), line[_PAPER_PREFIX:len(line) - comma]))
-    return "\n".join(lines[:6]), papers
+    return lines[:6], papers
 
 
-def _plain(result: tuple[str, list[tuple[str, str]]] | None) -> object:
+def _plain(result: tuple[list[str], list[tuple[str, str]]] | None) -> object:
     if result is None:
         return None
     header, papers = result
