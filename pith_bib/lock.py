@@ -53,6 +53,11 @@ _TAIL = "\n}\n}\n"  # after the last paper line: the papers object and the file 
 KnownEvidence = Callable[[Mapping[str, str], str], Mapping[str, "VerificationReport"]]
 
 
+def number_json(number: str) -> str:
+    """A pith number as a JSON string: a well-formed one needs no escaping, written as is."""
+    return f'"{number}"' if _NUMBER_RE.fullmatch(number) else canonical_text(number)
+
+
 def lock_digest(data: bytes) -> str:
     """A lock file's identity for remembered verdicts: the sha256 of its bytes."""
     return hashlib.sha256(data).hexdigest()
@@ -136,9 +141,7 @@ class LockFile:
         items = sorted(self.papers.items())
         last = len(items) - 1
         for index, (number, evidence) in enumerate(items):
-            # a well-formed number needs no escaping; anything else is JSON-encoded
-            parts.append(f'"{number}":' if _NUMBER_RE.fullmatch(number)
-                         else canonical_text(number) + ":")
+            parts.append(number_json(number) + ":")
             parts.append(evidence if isinstance(evidence, EncodedEvidence)
                          else canonical_text(evidence))
             parts.append(",\n" if index < last else "\n")

@@ -23,11 +23,10 @@ from collections.abc import Mapping
 
 from .cache import Cache, Verdict, held_by_id, parse_stored_json, reusable_report
 from .canonical import canonical_text
-from .lock import EncodedEvidence, LockFile
+from .lock import EncodedEvidence, LockFile, number_json
 from .trust import TrustRoot
 from .verdict_key import bind, bound
 
-_PLAIN_NUMBER = re.compile(r"pith:[0-9]{4}:[A-Z2-7]{26}")
 _HEX = re.compile(r"[0-9a-f]{64}")
 LABEL = "lock-verdicts:"  # prefixed to the digest in the binding: never a hex evidence hash
 MAX_TEXT_CHARS = 64 * 1024 * 1024  # ~600 characters a paper; the lock's own bound is 64 MiB
@@ -54,15 +53,10 @@ def vouch_lock(cache: Cache, lines: Mapping[str, str], digest: str, trust: Trust
         current = cache.record_shas(number.rsplit(":", 1)[-1] for number in found)
         found = {number: verdict for number, verdict in found.items()
                  if current.get(number.rsplit(":", 1)[-1]) == verdict.sha256}
-    up_to_date = bool(found)
-    rest = {number: text for number, text in lines.items() if number not in found}
-    if rest:
-        held = held_by_id(rest)
-        rows = cache.read_only_verdicts(held, trust, held=held) if read_only \
-            else cache.verdicts(held, trust, held=held)
-        added = _vouching(rows, rest)
-        up_to_date = up_to_date and not added
-        found.update(added)
+    added = _line_by_line(cache, {number: text for number, text in lines.items()
+                                  if number not in found}, trust, read_only)
+    up_to_date = bool(found) and not added
+    found.update(added)
     return found, up_to_date
 
 
@@ -82,11 +76,20 @@ def remember_lock(cache: Cache, lock: LockFile, vouched: Mapping[str, Verdict],
     lines = {number: evidence if isinstance(evidence, EncodedEvidence)
              else canonical_text(evidence) for number, evidence in lock.papers.items()}
     verdicts = _vouching({n.rsplit(":", 1)[-1]: v for n, v in vouched.items()}, lines)
-    rest = {number: text for number, text in lines.items() if number not in verdicts}
-    if rest:
-        held = held_by_id(rest)
-        verdicts.update(_vouching(cache.verdicts(held, trust, held=held), rest))
+    verdicts.update(_line_by_line(cache, {number: text for number, text in lines.items()
+                                          if number not in verdicts}, trust, read_only=False))
     _store(cache, digest, verdicts)
+
+
+def _line_by_line(cache: Cache, lines: Mapping[str, str], trust: TrustRoot, read_only: bool
+                  ) -> dict[str, Verdict]:
+    """The cache's per-paper verdicts for ``lines``, those bound to the very line text."""
+    if not lines:
+        return {}
+    held = held_by_id(lines)
+    rows = cache.read_only_verdicts(held, trust, held=held) if read_only \
+        else cache.verdicts(held, trust, held=held)
+    return _vouching(rows, lines)
 
 
 def _store(cache: Cache, digest: str, verdicts: Mapping[str, Verdict]) -> None:
@@ -103,12 +106,12 @@ def _store(cache: Cache, digest: str, verdicts: Mapping[str, Verdict]) -> None:
 def _item_text(number: str, verdict: Verdict) -> str:
     """An item as JSON; the report as its row stored it when at hand (already JSON).
 
-    A well-formed number and a hex hash need no escaping: written as they are.
+    A hex hash needs no escaping, nor does a well-formed number: written as they are.
     """
     report, sha = verdict.report_text, verdict.sha256
-    if report is None or not _PLAIN_NUMBER.fullmatch(number) or not _HEX.fullmatch(sha):
+    if report is None or not _HEX.fullmatch(sha):
         return canonical_text([number, sha, verdict.report.to_dict()])
-    return f'["{number}","{sha}",{report}]'
+    return f'[{number_json(number)},"{sha}",{report}]'
 
 
 def _remembered(cache: Cache, lines: Mapping[str, str], digest: str, trust: TrustRoot,
@@ -126,7 +129,7 @@ def _remembered(cache: Cache, lines: Mapping[str, str], digest: str, trust: Trus
     for item in items:
         verdict = _item_verdict(item, lines, trust)
         if verdict is not None:
-            found[verdict.report.pith_number or ""] = verdict
+            found[item[0]] = verdict  # the line's number, which the report names
     return found
 
 
