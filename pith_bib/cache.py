@@ -298,7 +298,7 @@ def reusable_report(saved: Any, trust: TrustRoot) -> VerificationReport | None:
         return None  # an older format: verified again rather than trusted half-read
     fingerprints = saved["key_fingerprints"]
     if not isinstance(fingerprints, list) or not fingerprints or \
-            not all(isinstance(fp, str) and fp in trust.fingerprints for fp in fingerprints):
+            not all(isinstance(fp, str) and trust.pins(fp) for fp in fingerprints):
         return None
     try:
         report = VerificationReport.from_dict(saved)
