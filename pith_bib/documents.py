@@ -178,14 +178,11 @@ class BibDocument:
                 new = again.scan_entry_at(new_end)
                 if new is None or again.problems:
                     raise _not_parsed_back(self.path, old.line)
-                if new.key != old.key or new.type != old.type:
-                    raise _changed_more(self.path, old.line)
-                self._same_fields(old, new.field_list)
+                self._same_entry(old, new)
                 end = new.end
             old_end, new_end = old.end, end
         if _same_text(old_text, old_end, len(old_text), text, new_end, self.path) != len(text):
-            raise BibEditError("internal error: an edit changed an entry pith-bib did not "
-                               "edit; nothing was written", self.path)
+            raise _changed_untouched(self.path)
 
     def _tail_checked(self, old: bibfile.Entry, point: int | None, again: bibfile.BibFile,
                       at: int) -> int | None:
@@ -212,6 +209,12 @@ class BibDocument:
             raise _not_parsed_back(self.path, old.line)
         self._same_fields(old, old.field_list[:fields_before] + scanned[0], fields_before)
         return scanned[1]
+
+    def _same_entry(self, old: bibfile.Entry, new: bibfile.Entry) -> None:
+        """``new`` is the edited ``old``: the same type and key, and its fields with ours set."""
+        if new.key != old.key or new.type != old.type:
+            raise _changed_more(self.path, old.line)
+        self._same_fields(old, new.field_list)
 
     def _same_fields(self, old: bibfile.Entry, new: list[bibfile.Field], same: int = 0
                      ) -> None:
@@ -246,12 +249,9 @@ class BibDocument:
             raise _changed_text(self.path)
         for old, new in zip(self.bib.entries, again.entries, strict=True):
             if id(old) in self._writes:
-                if new.key != old.key or new.type != old.type:
-                    raise _changed_more(self.path, old.line)
-                self._same_fields(old, new.field_list)
+                self._same_entry(old, new)
             elif old_text[old.start:old.end] != new_text[new.start:new.end]:
-                raise BibEditError("internal error: an edit changed an entry pith-bib "
-                                   "did not edit; nothing was written", self.path, old.line)
+                raise _changed_untouched(self.path, old.line)
 
 
 def _decoded(data: bytes, bib: bibfile.BibFile) -> str:
@@ -314,6 +314,11 @@ def _not_parsed_back(path: str | None, line: int | None = None) -> BibEditError:
 def _changed_text(path: str | None) -> BibEditError:
     return BibEditError("internal error: an edit changed text pith-bib did not edit; nothing "
                         "was written", path)
+
+
+def _changed_untouched(path: str | None, line: int | None = None) -> BibEditError:
+    return BibEditError("internal error: an edit changed an entry pith-bib did not edit; "
+                        "nothing was written", path, line)
 
 
 def _changed_more(path: str | None, line: int) -> BibEditError:
