@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from nacl.signing import SigningKey
 
+from pith_bib.bibfile import Entry, parse
+from pith_bib.errors import BibError
 from pith_bib.evidence import evidence_of
 from pith_bib.lock import encode_evidence
 from pith_bib.policy import signed_aliases
@@ -64,3 +68,17 @@ def corpus_files() -> list[Path]:
         return []
     return sorted(p for p in CORPORA.rglob("*")
                   if p.is_file() and p.suffix in (".bib", ".bibtex"))
+
+
+@functools.cache
+def corpus_bib_entries() -> tuple[Entry, ...]:
+    """Every entry of the corpora's .bib files the reader accepts; the test skips without them."""
+    if not CORPORA.is_dir():
+        pytest.skip(f"{CORPORA} not present")
+    found: list[Entry] = []
+    for path in sorted(CORPORA.rglob("*.bib")):
+        try:
+            found.extend(parse(path.read_bytes(), str(path)).entries)
+        except BibError:  # a file the reader refuses has no entries to compare
+            continue
+    return tuple(found)

@@ -18,21 +18,17 @@ import functools
 import random
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
 import pytest
 
 from pith_bib import authors, csljson, ulatex
 from pith_bib.authors import AuthorComparison, AuthorVerdict, PersonName
-from pith_bib.bibfile import Entry, parse
-from pith_bib.errors import BibError, CslJsonError
+from pith_bib.errors import CslJsonError
 from tests.author_reference import decode_reference as _decode_reference
 from tests.author_reference import fold_reference as _fold_reference
 from tests.author_reference import signed_reference as _signed_reference
+from tests.support import CORPORA, corpus_bib_entries
 from tests.test_authors import registry_list
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-CORPORA = SHARED / "corpora"
 
 HOSTILE = [
     "", " ", "{", "}}}{{{", "\\", "\\\\\\\\", "\\" * 3000, "{\\" * 1000 + "o" + "}" * 100,
@@ -51,14 +47,7 @@ HOSTILE = [
 
 @functools.cache
 def _corpus_fields() -> tuple[str, ...]:
-    if not CORPORA.is_dir():
-        pytest.skip(f"{CORPORA} not present")
-    entries: list[Entry] = []
-    for path in sorted(CORPORA.rglob("*.bib")):
-        try:
-            entries.extend(parse(path.read_bytes(), str(path)).entries)
-        except BibError:  # a file the reader refuses has no fields to compare
-            continue
+    entries = corpus_bib_entries()
     fields = tuple(value for entry in entries for name in ("author", "editor")
                    if (value := entry.get(name)))
     assert len(fields) > 5000

@@ -8,33 +8,20 @@ when absent) and on hand-written hostile text, and require identical results.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from pith_bib import authors, ids, titles
 from pith_bib.bibfile import Entry, parse
-from pith_bib.errors import BibError
 from tests.author_reference import signed_reference as _signed_reference
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-CORPORA = SHARED / "corpora"
+from tests.support import corpus_bib_entries
 
 
-@functools.cache
 def _corpus_entries() -> tuple[Entry, ...]:
-    if not CORPORA.is_dir():
-        pytest.skip(f"{CORPORA} not present")
-    found: list[Entry] = []
-    for path in sorted(CORPORA.rglob("*.bib")):
-        try:
-            found.extend(parse(path.read_bytes(), str(path)).entries)
-        except BibError:  # a file the reader refuses has no entries to compare
-            continue
+    found = corpus_bib_entries()
     assert len(found) > 5000
-    return tuple(found)
+    return found
 
 
 def _corpus_values(*names: str) -> Iterator[str]:
