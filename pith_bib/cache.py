@@ -220,17 +220,25 @@ def _cache_error(where: object, exc: BaseException) -> CacheError:
     return CacheError(f"cache {where}: {detail}")
 
 
+# One writer at a time among this process's threads, queued on a mutex. Why: SQLite's
+# busy handler polls, sleeping 1, 2, 5, 10 ms and more between tries, so 32 fetching
+# threads each waiting for the write lock slept far longer than the lock was held
+# (a fifth of a cold resolve's thread time). Other processes still wait on SQLite.
+_WRITERS = threading.RLock()
+
+
 @contextlib.contextmanager
 def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
     """``BEGIN IMMEDIATE``: take the write lock before reading what the write depends on."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+    with _WRITERS:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
 
 # -- folders -------------------------------------------------------------------------
@@ -770,13 +778,19 @@ class Cache:
         evidence, the aliases it vouches for) and derives nothing itself.
         False when an equal or newer document is already current.
         """
-        if not report.ok or report.pith_number is None:
-            raise CacheError("refusing to cache a document that did not verify")
-        entry = _entry(data, report, evidence)
-        number = report.pith_number
-        rows = [(kind, key, number) for kind, key in ((k, _alias_key(v)) for k, v in aliases)
-                if len(key) <= MAX_ALIAS_KEY]
-        return self._run(True, lambda conn: _store(conn, entry, rows), False)
+        stored = _Stored.of(data, report, evidence, aliases)
+        return self._run(True, lambda conn: _store_one(conn, stored), False)
+
+    def put_many(self, documents: Iterable[tuple[bytes, VerificationReport, EncodedEvidence,
+                                                 Iterable[tuple[str, str]]]]) -> None:
+        """:meth:`put` of each ``(data, report, evidence, aliases)``, all in one transaction.
+
+        Why: a cold run stores hundreds of documents, and one commit each kept
+        its fetching threads queued on the write lock, one document at a time.
+        """
+        batch = [_Stored.of(*document) for document in documents]
+        if batch:
+            self._run(True, lambda conn: _store_all(conn, batch), None)
 
     def remember(self, kind: str, value: str, pith_number: str) -> None:
         """Point an alias at a pith number (``put`` does this for the aliases it is given)."""
@@ -910,25 +924,54 @@ def _schema_state(conn: sqlite3.Connection) -> str:
     return "foreign"
 
 
-def _store(conn: sqlite3.Connection, entry: _Entry, aliases: list[tuple[str, str, str]]
-           ) -> bool:
-    """The read-modify-write of ``put``: rollback refusal, then every row in one commit."""
-    new = entry.record
+@dataclass(frozen=True)
+class _Stored:
+    """One document as ``put`` stores it: its rows, and the alias rows that name it."""
+
+    entry: _Entry
+    aliases: list[tuple[str, str, str]]
+
+    @classmethod
+    def of(cls, data: bytes, report: VerificationReport, evidence: EncodedEvidence,
+           aliases: Iterable[tuple[str, str]]) -> _Stored:
+        if not report.ok or report.pith_number is None:
+            raise CacheError("refusing to cache a document that did not verify")
+        number = report.pith_number
+        rows = [(kind, key, number) for kind, key in ((k, _alias_key(v)) for k, v in aliases)
+                if len(key) <= MAX_ALIAS_KEY]
+        return cls(_entry(data, report, evidence), rows)
+
+
+def _store_one(conn: sqlite3.Connection, stored: _Stored) -> bool:
     with _transaction(conn):
-        row = conn.execute(_RECORD_SELECT, (new.pith_id,)).fetchone()
-        current = _record_of(new.pith_id, row) if row is not None else None
-        intact = current is not None and isinstance(row[5], bytes) and \
-            _sha(row[5]) == current.sha256
-        if current is not None and intact and current.freshness() >= new.freshness():
-            moved = False
-            if current.sha256 == new.sha256 and row[6] != entry.verdict_sha256:
-                _write_entry(conn, entry)  # same bytes verified again: refresh a stale verdict
-        else:
-            _write_entry(conn, entry)
-            moved = True
-            if current is not None and current.sha256 != new.sha256:
-                _drop_orphans(conn, current.sha256)
-        conn.executemany("INSERT OR REPLACE INTO aliases VALUES (?, ?, ?)", aliases)
+        return _store(conn, stored)
+
+
+def _store_all(conn: sqlite3.Connection, batch: Sequence[_Stored]) -> None:
+    with _transaction(conn):
+        for stored in batch:
+            _store(conn, stored)
+
+
+def _store(conn: sqlite3.Connection, stored: _Stored) -> bool:
+    """The read-modify-write of ``put``, inside the caller's transaction: rollback refusal,
+    then every row of the document."""
+    entry = stored.entry
+    new = entry.record
+    row = conn.execute(_RECORD_SELECT, (new.pith_id,)).fetchone()
+    current = _record_of(new.pith_id, row) if row is not None else None
+    intact = current is not None and isinstance(row[5], bytes) and \
+        _sha(row[5]) == current.sha256
+    if current is not None and intact and current.freshness() >= new.freshness():
+        moved = False
+        if current.sha256 == new.sha256 and row[6] != entry.verdict_sha256:
+            _write_entry(conn, entry)  # same bytes verified again: refresh a stale verdict
+    else:
+        _write_entry(conn, entry)
+        moved = True
+        if current is not None and current.sha256 != new.sha256:
+            _drop_orphans(conn, current.sha256)
+    conn.executemany("INSERT OR REPLACE INTO aliases VALUES (?, ?, ?)", stored.aliases)
     return moved
 
 

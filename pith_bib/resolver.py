@@ -42,6 +42,7 @@ from .trust import TrustRoot
 from .verify import verify_document
 
 DEFAULT_JOBS = 32
+STORE_BATCH = 64  # verified documents written to the cache in one commit
 # However many numbers sources name for one identifier, only this many are
 # fetched: a hostile alias answer must not turn one entry into thousands of requests.
 MAX_CANDIDATES_PER_QUERY = 8
@@ -136,6 +137,11 @@ class Resolver:
         self._prefetched: dict[str, Verdict] = {}  # read for the lock, reused by the next run
         self._vouched: dict[str, Verdict] = {}  # pith number → verdict of a lock line read
         self._remembered: set[str] = set()  # digests of locks whose row needs no update
+        self._unstored: list[Any] = []  # verified documents not yet written to the cache
+        # Numbers the cache held no record of when this batch's verdicts were read: a cold
+        # run's search skips two cache reads per document for them.
+        self._uncached: set[str] = set()
+        self._unstored_lock = threading.Lock()
 
     def vouched_evidence(self, lines: Mapping[str, str], digest: str
                          ) -> dict[str, VerificationReport]:
@@ -202,8 +208,12 @@ class Resolver:
             results[query.key] = self._resolve_one(query, mapping)
             counter.step()
 
-        self._each(work, pending)
-        self._derive_missing(pending, results)
+        try:
+            self._each(work, pending)
+            self._store_queued()  # derived candidates may be among them
+            self._derive_missing(pending, results)
+        finally:
+            self._store_queued()
         self._note_bad_mirror_files()
         return [_for_query(results[q.key], q) for q in items]
 
@@ -273,7 +283,7 @@ class Resolver:
         queried paper answers. Anything else goes on to a full search.
         """
         cache, prefetched = self.cache, self._prefetched
-        self._prefetched = {}
+        self._prefetched, self._uncached = {}, set()
         eligible = [q for q in queries if not (q.kind == "pith" and len(q.value) != 26)]
         if cache is None or not eligible:
             return {}
@@ -296,6 +306,9 @@ class Resolver:
             wanted = {pith_id for _, found in candidates for pith_id, _ in found}
             verdicts = {**cache.verdicts(wanted - prefetched.keys(), self.trust),
                         **{i: prefetched[i] for i in wanted & prefetched.keys()}}
+            unanswered = wanted - verdicts.keys()
+            self._uncached = unanswered - cache.record_shas(unanswered).keys() \
+                if unanswered else set()
             # kept for remember_lock: the evidence these verdicts vouch for goes in the lock
             self._vouched.update({v.report.pith_number: v for v in verdicts.values()
                                   if v.report.pith_number})
@@ -429,7 +442,7 @@ class Resolver:
         return outcome
 
     def _try_cache(self, search: _Search, pith_id: str, mapped_by: str) -> bool:
-        if self.cache is None:
+        if self.cache is None or pith_id in self._uncached:
             return False
         query = search.result.query
         verified = self._cache_call(lambda: self.cache.get_verified(pith_id, self.trust))
@@ -490,12 +503,36 @@ class Resolver:
             return None
 
     def _store(self, data: bytes, report: VerificationReport) -> None:
+        """Queue a verified document for the cache; every :data:`STORE_BATCH` go in one commit.
+
+        Why: one commit per document kept the fetching threads waiting on the
+        cache's write lock in turn. Nothing in the run depends on the cache
+        holding a document it fetched (each mirror fetches a document once per
+        run), and what is still queued is written when ``resolve_many`` ends,
+        however it ends.
+        """
+        if self.cache is None:
+            return
+        document = (data, report, encode_evidence(evidence_of(data, report, verified=True)),
+                    signed_aliases(report))
+        with self._unstored_lock:
+            self._unstored.append(document)
+            if len(self._unstored) < STORE_BATCH:
+                return
+            batch, self._unstored = self._unstored, []
+        self._put_many(batch)
+
+    def _store_queued(self) -> None:
+        with self._unstored_lock:
+            batch, self._unstored = self._unstored, []
+        self._put_many(batch)
+
+    def _put_many(self, batch: list[Any]) -> None:
         cache = self.cache
-        if cache is None:
+        if cache is None or not batch:
             return
         try:
-            cache.put(data, report, encode_evidence(evidence_of(data, report, verified=True)),
-                      signed_aliases(report))
+            cache.put_many(batch)
         except CacheError as exc:
             self._drop_cache(exc)
 
