@@ -456,37 +456,33 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-CORE_COMMANDS = frozenset({"verify", "resolve", "annotate", "check", "watch", "cache"})
 # Commands whose work is one bounded batch over the input: they run with the cyclic
 # collector paused (see pith_bib.collector).
 _BATCH_COMMANDS = frozenset({cmd_verify, cmd_resolve, cmd_annotate, cmd_check})
 
 
 def _command_in(argv: Sequence[str]) -> str | None:
-    """The sub-command named (the first word that is not an option), if any."""
-    return next((word for word in argv if not word.startswith("-")), None)
+    """The sub-command named (the first word that is not an option), if any.
 
-
-def build_parser(extras: bool = True) -> argparse.ArgumentParser:
-    """The whole command line; ``extras=False`` leaves out ``latex``, ``mirror`` and ``zotero``.
-
-    Why: registering those imports their modules (the mirror builder pulls in
-    the HTTP mirror code), which a ``check`` in a pre-commit hook should not pay for.
+    None when ``-h`` comes first: the top-level help lists every command.
     """
-    parser = argparse.ArgumentParser(
-        prog="pith-bib",
-        description="Verified pith numbers for the papers in a BibTeX/BibLaTeX bibliography.",
-    )
-    parser.add_argument("--version", action="version", version=f"pith-bib {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for word in argv:
+        if word in ("-h", "--help"):
+            return None
+        if not word.startswith("-"):
+            return word
+    return None
 
+
+def _add_verify(sub: Any) -> None:
     verify = sub.add_parser("verify", help="verify Pith bundle/state documents")
     verify.add_argument("files", nargs="+", metavar="FILE", help="document files, - for stdin")
     verify.add_argument("--json", action="store_true", help="machine-readable report")
     _add_trust_option(verify)
     verify.set_defaults(handler=cmd_verify)
 
+
+def _add_resolve(sub: Any) -> None:
     resolve = sub.add_parser("resolve", help="map arXiv ids, DOIs or pith numbers to verified "
                                             "documents")
     resolve.add_argument("identifiers", nargs="+", metavar="ID")
@@ -494,6 +490,8 @@ def build_parser(extras: bool = True) -> argparse.ArgumentParser:
     add_network_options(resolve)
     resolve.set_defaults(handler=cmd_resolve)
 
+
+def _add_annotate(sub: Any) -> None:
     annotate = sub.add_parser("annotate", help="write verified pith numbers into .bib files")
     annotate.add_argument("files", nargs="+", metavar="FILE")
     annotate.add_argument("-o", "--output", metavar="OUT", help="write to OUT (one input only)")
@@ -507,6 +505,8 @@ def build_parser(extras: bool = True) -> argparse.ArgumentParser:
     add_network_options(annotate)
     annotate.set_defaults(handler=cmd_annotate)
 
+
+def _add_check(sub: Any) -> None:
     check = sub.add_parser("check", help="verify pith numbers against the lock file "
                                          "(pre-commit; offline)")
     check.add_argument("files", nargs="+", metavar="FILE")
@@ -517,6 +517,8 @@ def build_parser(extras: bool = True) -> argparse.ArgumentParser:
     add_network_options(check)
     check.set_defaults(handler=cmd_check)
 
+
+def _add_watch(sub: Any) -> None:
     watcher = sub.add_parser("watch", help="re-annotate a file whenever it is rewritten "
                                            "(Zotero Better BibTeX auto-export)")
     watcher.add_argument("file", metavar="FILE")
@@ -528,19 +530,45 @@ def build_parser(extras: bool = True) -> argparse.ArgumentParser:
     add_network_options(watcher)
     watcher.set_defaults(handler=cmd_watch)
 
+
+def _add_cache(sub: Any) -> None:
     cache = sub.add_parser("cache", help="show or clear the document cache")
     cache.add_argument("action", choices=["info", "clear"])
     cache.add_argument("--cache-dir", metavar="DIR")
     cache.add_argument("--json", action="store_true")
     cache.set_defaults(handler=cmd_cache)
 
-    if extras:
-        from . import cli_mirror, latex, zotero_command
 
-        latex.add_parser(sub)
-        cli_mirror.add_parser(sub)
-        zotero_command.add_parser(sub)
+# The core commands, in the order ``--help`` lists them.
+_CORE = {"verify": _add_verify, "resolve": _add_resolve, "annotate": _add_annotate,
+         "check": _add_check, "watch": _add_watch, "cache": _add_cache}
 
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line: for a core ``command``, only that command's; else every command's.
+
+    Why: registering every command's options was 4 ms of a ``check`` in a
+    pre-commit hook, and registering ``latex``, ``mirror`` and ``zotero`` imports
+    their modules (the mirror builder pulls in the HTTP mirror code). ``--help``,
+    a mistyped command and the other commands get the whole command line.
+    """
+    parser = argparse.ArgumentParser(
+        prog="pith-bib",
+        description="Verified pith numbers for the papers in a BibTeX/BibLaTeX bibliography.",
+    )
+    parser.add_argument("--version", action="version", version=f"pith-bib {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    if command in _CORE:
+        _CORE[command](sub)
+        return parser
+    for add in _CORE.values():
+        add(sub)
+    from . import cli_mirror, latex, zotero_command
+
+    latex.add_parser(sub)
+    cli_mirror.add_parser(sub)
+    zotero_command.add_parser(sub)
     return parser
 
 
@@ -548,7 +576,7 @@ def main(argv: Sequence[str] | None = None, *, last: bool = False) -> int:
     """Run one command; the exit code. ``last``: the process ends after it (see :func:`run`)."""
     make_output_safe()
     words = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(extras=_command_in(words) not in CORE_COMMANDS)
+    parser = build_parser(_command_in(words))
     argv = words
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

@@ -29,7 +29,6 @@ import json
 import re
 from collections.abc import Mapping
 from json.decoder import scanstring
-from os import PathLike
 from typing import Any
 
 from .collector import paused_collector
@@ -41,7 +40,6 @@ MAX_ITEM_CHARS = 4 * 1024 * 1024
 """One item may not exceed this many characters (real ones are a few thousand)."""
 MAX_VALUES = 8_000_000
 """Commas plus brackets: bounds the objects a parse may create (real files: ~30,000 a MB)."""
-SNIFF_CHARS = 65536
 
 _WS_RE = re.compile(r"[ \t\n\r]*")
 _SIMPLE_KEY_RE = re.compile(r'"([^"\\\x00-\x1f]*)"([ \t\n\r]*:[ \t\n\r]*)')
@@ -52,10 +50,7 @@ _INDENT_RE = re.compile(r"(?:\r\n|\r|\n)([ \t]+)\S")
 # A \u escape of a non-ASCII character (its backslash is not itself escaped).
 _ESCAPED_NON_ASCII_RE = re.compile(r"(?<!\\)(?:\\\\)*\\u(?!00[0-7])[0-9a-fA-F]{4}")
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
-_SNIFF_RE = re.compile(r'\A\ufeff?[ \t\n\r]*\[[ \t\n\r]*\{')
-_SNIFF_ID_RE = re.compile(r'"id"[ \t\n\r]*:')
 _ID_RE = re.compile(r'"id"[ \t\n\r]*:[ \t\n\r]*"([^"\\\x00-\x1f]{1,200})"')
-_SNIFF_TYPE_RE = re.compile(r'"type"[ \t\n\r]*:')
 
 
 class _Duplicate(Exception):
@@ -379,22 +374,6 @@ def _decode(data: bytes, path: str | None) -> tuple[str, bytes]:
         raise CslJsonError(f"is not UTF-8 (byte {exc.start + 1}); CSL-JSON must be UTF-8",
                            path, line) from None
     return text, bom
-
-
-def looks_like_csl_json(data: bytes, path: str | PathLike[str] | None = None) -> bool:
-    """Whether to read a file as CSL-JSON rather than BibTeX.
-
-    A ``.json`` name decides; otherwise the start of the content must be an
-    array whose first object has ``id`` and ``type`` members. Only the first
-    64 KB is looked at, so sniffing a large .bib costs nothing.
-    """
-    if path is not None and str(path).lower().endswith(".json"):
-        return True
-    head = data[:SNIFF_CHARS].decode("utf-8", errors="replace")
-    if _SNIFF_RE.match(head) is None:
-        return False
-    first_item = head[:head.find("}") + 1] if "}" in head else head
-    return bool(_SNIFF_ID_RE.search(first_item) and _SNIFF_TYPE_RE.search(first_item))
 
 
 class CslJsonFile:

@@ -20,14 +20,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from os import PathLike
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from . import bibfile, csljson
+from . import bibfile
 from .authors import PersonName
+from .csl_sniff import looks_like_csl_json
 from .entry_query import FieldNames, claims_for
 from .errors import BibEditError, BibError, CslJsonError
 from .ids import FieldSource, Identifiers
 from .policy import Claims, Query
+
+if TYPE_CHECKING:  # imported when a CSL-JSON file is read: a .bib run never needs it
+    from . import csljson
 
 __all__ = ["BIBTEX", "CSL_JSON", "BibDocument", "CslDocument", "Document", "DocumentEntry",
            "Problem", "is_csl_json", "load_document"]
@@ -359,9 +363,11 @@ class CslEntry:
     __slots__ = ("_fields", "item", "source")
 
     def __init__(self, item: csljson.Item, fields: FieldNames) -> None:
+        from .csljson import IdFields
+
         self.item = item
         self._fields = fields
-        self.source: FieldSource = csljson.IdFields(item)
+        self.source: FieldSource = IdFields(item)
 
     @property
     def key(self) -> str:
@@ -405,6 +411,8 @@ class CslDocument:
         self.path = path
         self.problems: list[Problem] = []
         self.entries: list[CslEntry] = []
+        from . import csljson
+
         self.csl: csljson.CslJsonFile | None = None
         try:
             self.csl = csljson.parse(data, path, pith_field=fields.pith,
@@ -445,7 +453,7 @@ def _problem(exc: CslJsonError) -> Problem:
 
 def is_csl_json(data: bytes, path: str | PathLike[str] | None) -> bool:
     """CSL-JSON by name (``.json``) or by content (an array of objects with id and type)."""
-    return csljson.looks_like_csl_json(data, path)
+    return looks_like_csl_json(data, path)
 
 
 def load_document(data: bytes, path: str | PathLike[str] | None,

@@ -42,7 +42,8 @@ from .trust import TrustRoot
 from .verify import verify_document
 
 DEFAULT_JOBS = 32
-STORE_BATCH = 64  # verified documents written to the cache in one commit
+STORE_BATCH = 64  # verified documents written to the cache in one commit,
+STORE_BATCH_BYTES = 8 * 1024 * 1024  # or fewer: a mirror's large documents are not hoarded
 # However many numbers sources name for one identifier, only this many are
 # fetched: a hostile alias answer must not turn one entry into thousands of requests.
 MAX_CANDIDATES_PER_QUERY = 8
@@ -138,6 +139,7 @@ class Resolver:
         self._vouched: dict[str, Verdict] = {}  # pith number → verdict of a lock line read
         self._remembered: set[str] = set()  # digests of locks whose row needs no update
         self._unstored: list[Any] = []  # verified documents not yet written to the cache
+        self._unstored_bytes = 0
         # Numbers the cache held no record of when this batch's verdicts were read: a cold
         # run's search skips two cache reads per document for them.
         self._uncached: set[str] = set()
@@ -503,7 +505,10 @@ class Resolver:
             return None
 
     def _store(self, data: bytes, report: VerificationReport) -> None:
-        """Queue a verified document for the cache; every :data:`STORE_BATCH` go in one commit.
+        """Queue a verified document for the cache; a batch of them goes in one commit.
+
+        A batch is :data:`STORE_BATCH` documents, or fewer holding
+        :data:`STORE_BATCH_BYTES` (documents and their evidence).
 
         Why: one commit per document kept the fetching threads waiting on the
         cache's write lock in turn. Nothing in the run depends on the cache
@@ -517,15 +522,20 @@ class Resolver:
                     signed_aliases(report))
         with self._unstored_lock:
             self._unstored.append(document)
-            if len(self._unstored) < STORE_BATCH:
+            self._unstored_bytes += len(data) + len(document[2])
+            if len(self._unstored) < STORE_BATCH and self._unstored_bytes < STORE_BATCH_BYTES:
                 return
-            batch, self._unstored = self._unstored, []
+            batch = self._take_queued()
         self._put_many(batch)
 
     def _store_queued(self) -> None:
         with self._unstored_lock:
-            batch, self._unstored = self._unstored, []
+            batch = self._take_queued()
         self._put_many(batch)
+
+    def _take_queued(self) -> list[Any]:
+        batch, self._unstored, self._unstored_bytes = self._unstored, [], 0
+        return batch
 
     def _put_many(self, batch: list[Any]) -> None:
         cache = self.cache

@@ -162,3 +162,19 @@ def test_a_cold_search_skips_the_cache_only_for_numbers_it_does_not_hold(
     assert looked_up == [held_number.rsplit(":", 1)[1]]
     assert results[0].source == "cache"
     assert f"/pith/{held_number.rsplit(':', 1)[1]}/bundle.json" not in fetched
+
+
+def test_a_batch_never_holds_more_than_its_byte_bound(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mirror's large documents are written as they come, not hoarded in memory."""
+    bundles = _bundles(5, "Large")
+    size = max(len(data) for _, data in bundles)
+    monkeypatch.setattr(resolver_module, "STORE_BATCH_BYTES", 2 * size)
+    sizes = _count_commits(monkeypatch)
+    with MirrorServer() as server:
+        _serve(server, bundles)
+        resolver = _settings(server, tmp_path).resolver()
+        resolver.jobs = 1
+        resolver.resolve_many([parse_query(number) for number, _ in bundles])
+    # each document and its evidence is over half the bound: two make a batch
+    assert sum(sizes) == 5 and max(sizes) <= 2 and len(sizes) >= 3

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from pith_bib import csljson
+from pith_bib.csl_sniff import looks_like_csl_json
 from pith_bib.errors import CslJsonEditError, CslJsonError
 from pith_bib.ids import extract
 
@@ -333,12 +334,12 @@ def test_item_lines() -> None:
 
 def test_detection() -> None:
     data = json.dumps(ITEMS).encode()
-    assert csljson.looks_like_csl_json(data, "refs.txt")
-    assert csljson.looks_like_csl_json(b"\xef\xbb\xbf" + data, None)
-    assert csljson.looks_like_csl_json(b"@article{x, title={T}}", "refs.json")
-    assert not csljson.looks_like_csl_json(b"@article{x, title={T}}", "refs.bib")
-    assert not csljson.looks_like_csl_json(b'[{"name": "x"}]', "refs.bib")
-    assert not csljson.looks_like_csl_json(b'{"id": "x", "type": "book"}', "refs")
+    assert looks_like_csl_json(data, "refs.txt")
+    assert looks_like_csl_json(b"\xef\xbb\xbf" + data, None)
+    assert looks_like_csl_json(b"@article{x, title={T}}", "refs.json")
+    assert not looks_like_csl_json(b"@article{x, title={T}}", "refs.bib")
+    assert not looks_like_csl_json(b'[{"name": "x"}]', "refs.bib")
+    assert not looks_like_csl_json(b'{"id": "x", "type": "book"}', "refs")
 
 
 # -- hostile input --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from pith_bib import csljson
+from pith_bib.csl_sniff import looks_like_csl_json
 from pith_bib.errors import CslJsonError
 from pith_bib.ids import extract
 
@@ -29,7 +30,7 @@ def _id(path: Path) -> str:
 
 def _read(path: Path) -> tuple[bytes, csljson.CslJsonFile]:
     data = path.read_bytes()
-    if not csljson.looks_like_csl_json(data, path):
+    if not looks_like_csl_json(data, path):
         pytest.skip("not CSL-JSON by name or content")
     try:
         return data, csljson.parse(data, str(path))
