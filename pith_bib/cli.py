@@ -154,13 +154,15 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     progress.close()
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
-    else:
+    else:  # one write: with unbuffered output, a line at a time was ~3% of a cold run
+        lines = []
         for result in results:
             number = result.pith_number or "-"
-            print(clean(f"{result.query.text} → {number}  {result.status}  "
-                        f"{result.source or '-'}"))
-            for line in (*result.reasons, *result.notes):
-                print(f"    {clean(line)}")
+            lines.append(clean(f"{result.query.text} → {number}  {result.status}  "
+                               f"{result.source or '-'}"))
+            lines.extend(f"    {clean(line)}" for line in (*result.reasons, *result.notes))
+        if lines:
+            print("\n".join(lines))
     _print_warnings(resolver.warnings)
     return EXIT_OK if all(r.ok for r in results) else EXIT_FINDINGS
 
