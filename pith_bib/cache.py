@@ -220,25 +220,17 @@ def _cache_error(where: object, exc: BaseException) -> CacheError:
     return CacheError(f"cache {where}: {detail}")
 
 
-# One writer at a time among this process's threads, queued on a mutex. Why: SQLite's
-# busy handler polls, sleeping 1, 2, 5, 10 ms and more between tries, so 32 fetching
-# threads each waiting for the write lock slept far longer than the lock was held
-# (a fifth of a cold resolve's thread time). Other processes still wait on SQLite.
-_WRITERS = threading.RLock()
-
-
 @contextlib.contextmanager
 def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
     """``BEGIN IMMEDIATE``: take the write lock before reading what the write depends on."""
-    with _WRITERS:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 # -- folders -------------------------------------------------------------------------

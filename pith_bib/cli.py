@@ -466,10 +466,11 @@ _BATCH_COMMANDS = frozenset({cmd_verify, cmd_resolve, cmd_annotate, cmd_check})
 def _command_in(argv: Sequence[str]) -> str | None:
     """The sub-command named (the first word that is not an option), if any.
 
-    None when ``-h`` comes first: the top-level help lists every command.
+    None when a help flag comes first (argparse takes ``--he`` for ``--help`` too): the
+    top-level help lists every command.
     """
     for word in argv:
-        if word in ("-h", "--help"):
+        if word == "-h" or (len(word) > 2 and "--help".startswith(word)):
             return None
         if not word.startswith("-"):
             return word

@@ -422,8 +422,14 @@ class Resolver:
 
     def _try_candidate(self, search: _Search, pith_id: str, mapped_by: str,
                        kinds: tuple[str, ...] = ("bundle", "state")) -> str:
-        """Accepted, or why not: a document was seen and rejected, none exists, or errors."""
-        if self._try_cache(search, pith_id, mapped_by):
+        """Accepted, or why not: a document was seen and rejected, none exists, or errors.
+
+        A number the cache did not hold when the batch began (``_uncached``) is
+        asked of the mirrors first and of the cache only if they do not answer:
+        another process may have stored it since.
+        """
+        uncached = pith_id in self._uncached
+        if not uncached and self._try_cache(search, pith_id, mapped_by):
             return _ACCEPTED
         outcome = _MISSING
         for kind in kinds:
@@ -441,10 +447,12 @@ class Resolver:
                 search.bad_document = True
                 outcome = _REJECTED
                 search.note(f"{mirror.label} {kind} for pith:{pith_id}: {problem}")
+        if uncached and self._try_cache(search, pith_id, mapped_by):
+            return _ACCEPTED
         return outcome
 
     def _try_cache(self, search: _Search, pith_id: str, mapped_by: str) -> bool:
-        if self.cache is None or pith_id in self._uncached:
+        if self.cache is None:
             return False
         query = search.result.query
         verified = self._cache_call(lambda: self.cache.get_verified(pith_id, self.trust))
@@ -521,8 +529,7 @@ class Resolver:
         document = (data, report, encode_evidence(evidence_of(data, report, verified=True)),
                     signed_aliases(report))
         with self._unstored_lock:
-            self._unstored.append(document)
-            self._unstored_bytes += len(data) + len(document[2])
+            self._queue([document])
             if len(self._unstored) < STORE_BATCH and self._unstored_bytes < STORE_BATCH_BYTES:
                 return
             batch = self._take_queued()
@@ -533,11 +540,18 @@ class Resolver:
             batch = self._take_queued()
         self._put_many(batch)
 
+    def _queue(self, documents: list[Any]) -> None:
+        """Queue ``documents`` first (the caller holds ``_unstored_lock``)."""
+        self._unstored[:0] = documents
+        self._unstored_bytes += sum(len(data) + len(evidence)
+                                    for data, _, evidence, _ in documents)
+
     def _take_queued(self) -> list[Any]:
         batch, self._unstored, self._unstored_bytes = self._unstored, [], 0
         return batch
 
     def _put_many(self, batch: list[Any]) -> None:
+        """Write a batch; interrupted, it goes back in the queue for the final write."""
         cache = self.cache
         if cache is None or not batch:
             return
@@ -545,6 +559,10 @@ class Resolver:
             cache.put_many(batch)
         except CacheError as exc:
             self._drop_cache(exc)
+        except BaseException:
+            with self._unstored_lock:
+                self._queue(batch)
+            raise
 
     def _drop_cache(self, exc: CacheError) -> None:
         with self._warn_lock:
