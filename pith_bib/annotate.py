@@ -42,6 +42,8 @@ __all__ = ["Decision", "EntryOutcome", "FieldNames", "FileResult", "LockContext"
 
 @dataclass
 class EntryOutcome:
+    """What annotate did with one entry and why: one line of its report."""
+
     path: str
     key: str
     line: int
@@ -77,6 +79,8 @@ class Decision:
 
 @dataclass
 class FileResult:
+    """One file's plan and, once written, what was written."""
+
     path: Path
     original: bytes
     outcomes: list[EntryOutcome] = field(default_factory=list)

@@ -369,6 +369,8 @@ _SIGNED_SPLIT_RE = re.compile(r"[,;()]|\s+and\s+|\s+&\s+", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class _Signed:
+    """A signed author list ready for matching: folded names and an index by word."""
+
     tokens: tuple[tuple[str, ...], ...]
     index: dict[str, tuple[int, ...]]
     collaborations: frozenset[int]
@@ -454,6 +456,8 @@ def _index_signed(names: tuple[tuple[str, ...], ...]) -> _Signed:
 
 @dataclass(frozen=True)
 class _EntryName:
+    """One entry name as matched, with the text a ``missing`` list shows for it."""
+
     display: str
     family: tuple[str, ...]  # folded, particles and suffixes kept
     core: tuple[str, ...]  # without leading particles

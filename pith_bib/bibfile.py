@@ -219,6 +219,8 @@ def value_text(raw: str, macros: dict[str, str] | None = None) -> str:
 
 @dataclass
 class _Insert:
+    """A field to insert into an entry, at the boundary ``position``; applied by ``to_bytes``."""
+
     entry: Entry
     name: str
     value: str

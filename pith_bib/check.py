@@ -39,6 +39,8 @@ EARLY_VERIFY_LIMIT = 20_000
 
 @dataclass(frozen=True)
 class Finding:
+    """One reason ``check`` fails (or warns) about an entry, where the user can find it."""
+
     path: str
     line: int | None
     key: str | None
@@ -55,6 +57,8 @@ class Finding:
 
 @dataclass
 class CheckResult:
+    """One file's check: its findings and the counts its summary line shows."""
+
     path: str
     entries: int
     checked: int

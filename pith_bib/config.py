@@ -54,6 +54,8 @@ FORBIDDEN_KEYS = {
 
 @dataclass
 class Config:
+    """The settings read from a config file, and the file they came from (for messages)."""
+
     values: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 

@@ -63,6 +63,8 @@ class FieldSource(Protocol):
 
 @dataclass(frozen=True)
 class ArxivId:
+    """An arXiv identifier without its version, and the version if one was given."""
+
     id: str
     version: int | None = None
 

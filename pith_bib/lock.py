@@ -101,6 +101,8 @@ class _Read:
 
 @dataclass
 class LockFile:
+    """A lock file's content: what ``check`` needs to verify each number offline."""
+
     papers: dict[str, Any] = field(default_factory=dict)  # number → evidence (dict or encoded)
     not_found: dict[str, str] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)

@@ -127,6 +127,8 @@ def _first_candidates(numbers: list[str]) -> list[str]:
 
 @dataclass
 class _Pending:
+    """One in-flight fetch that later callers for the same document wait on."""
+
     done: threading.Event = field(default_factory=threading.Event)
     value: Any = None
     error: Exception | None = None
@@ -471,7 +473,11 @@ class _Watchdog:
                 self._thread = threading.Thread(target=self._run, name="pith-bib-deadlines",
                                                 daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            # Woken only when its next wake-up moves earlier: every request's deadline is
+            # "now + the same delay", so almost always later than the head's, and waking
+            # the thread per request only made it fight the fetching threads for the GIL.
+            if self._heap[0][2] is watch:
+                self._cond.notify()
 
     def _run(self) -> None:
         while True:
@@ -634,6 +640,8 @@ def make_session(*, retries: int = 3, backoff: float = 0.5, pool: int = 32,
 
 @dataclass
 class HttpSettings:
+    """Per-request bounds: a slow or endless mirror costs at most these."""
+
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
     deadline: float = 30.0

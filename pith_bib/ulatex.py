@@ -54,6 +54,8 @@ class _Node:
 
 @dataclass(frozen=True)
 class UlatexTables:
+    """The decoder's tables, built once per process from the codec's own mapping."""
+
     lexer: re.Pattern[str]
     trie: _Node
     max_length: int
