@@ -91,17 +91,28 @@ def test_every_writer_gives_up_on_a_cache_another_process_holds(
     assert all("locked" in str(error) for error in errors)
 
 
-# -- finding: a prefix of --help before a core command shows a one-command help -----------
-@pytest.mark.parametrize("flag", ["--he", "--hel"])
-def test_an_abbreviated_help_flag_before_a_command_lists_every_command(
-        flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+# -- finding: a prefix of --help before a core command showed a one-command help ---------
+# (held: -h first, and a mistyped command, name every command too)
+EVERY_COMMAND = ("verify", "resolve", "annotate", "check", "watch", "cache", "latex",
+                 "mirror", "zotero")
+
+
+@pytest.mark.parametrize(("argv", "code"), [
+    (["--he", "check"], 0), (["--hel", "check"], 0), (["-h", "check"], 0),
+    (["chek", "x.bib"], 2),
+])
+def test_help_before_a_command_and_a_mistyped_command_name_every_command(
+        argv: list[str], code: int, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        main([flag, "check"])
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
-    for command in ("verify", "resolve", "annotate", "check", "watch", "cache", "latex",
-                    "mirror", "zotero"):
-        assert f"    {command} " in out, f"{command} missing from `pith-bib {flag} check`"
+        main(argv)
+    assert exit_info.value.code == code
+    shown = capsys.readouterr()
+    text = shown.out if code == 0 else shown.err
+    if code == 2:
+        assert "invalid choice: 'chek'" in text
+    for command in EVERY_COMMAND:
+        assert (f"    {command} " if code == 0 else f"'{command}'") in text, \
+            f"{command} missing from `pith-bib {' '.join(argv)}`"
 
 
 # -- finding: a number another process stores during the run is never read -------------
@@ -181,25 +192,6 @@ def test_the_next_file_of_a_run_reads_what_the_previous_file_stored(tmp_path: Pa
         server.files.clear()  # the mirror forgets it: only the cache can answer now
         again = resolver.resolve_many([parse_query(number)])
     assert again[0].status == "verified" and again[0].source == "cache"
-
-
-# -- held: help and errors of the lean parser --------------------------------------------
-def test_top_level_help_before_a_command_still_lists_every_command(
-        capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["-h", "check"])
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
-    assert "    latex " in out and "    annotate " in out
-
-
-def test_a_mistyped_command_is_a_usage_error_naming_every_command(
-        capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["chek", "x.bib"])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert "invalid choice: 'chek'" in err and "zotero" in err and "annotate" in err
 
 
 def test_a_cold_run_goes_on_without_a_cache_another_process_holds(
