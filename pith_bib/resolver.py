@@ -540,9 +540,15 @@ class Resolver:
             batch = self._take_queued()
         self._put_many(batch)
 
-    def _queue(self, documents: list[Any]) -> None:
-        """Queue ``documents`` first (the caller holds ``_unstored_lock``)."""
-        self._unstored[:0] = documents
+    def _queue(self, documents: list[Any], *, first: bool = False) -> None:
+        """Queue ``documents`` in order, before the rest when ``first`` (a batch put back).
+
+        The caller holds ``_unstored_lock``.
+        """
+        if first:
+            self._unstored[:0] = documents
+        else:
+            self._unstored.extend(documents)
         self._unstored_bytes += sum(len(data) + len(evidence)
                                     for data, _, evidence, _ in documents)
 
@@ -561,7 +567,7 @@ class Resolver:
             self._drop_cache(exc)
         except BaseException:
             with self._unstored_lock:
-                self._queue(batch)
+                self._queue(batch, first=True)
             raise
 
     def _drop_cache(self, exc: CacheError) -> None:
