@@ -1,6 +1,7 @@
 """Cold ``pith-bib resolve`` of many pith numbers over a loopback mirror with 50 ms per request.
 
 Run: python benchmarks/bench_resolve.py [--counts 200,1000] [--repeat 3] [--serial-repeat N]
+     [--vs CHECKOUT [--pairs N]]
 
 Each figure is a whole process as a user runs it (``python -m pith_bib resolve
 --mirror URL ...``, interpreter start-up included), with an empty cache every
@@ -10,6 +11,10 @@ to every request; every bundle is signed by a benchmark key the run trusts.
 Then a warm run (everything cached) of the largest count, for information.
 
 Bars (issue 14): 200 ids at least 10x faster than ``--jobs 1``; 1,000 ids at least 20x.
+
+``--vs CHECKOUT`` (another checkout of pith-bib, e.g. a ``git worktree`` of an older
+commit) adds, for the largest count, the median of ``--pairs`` back-to-back default
+runs of this checkout divided by that one's (below 1: this one is faster).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.timing import best_of, byte_compile
+from benchmarks.timing import best_of, byte_compile, paired_ratio
 from pith_bib.publish import build_bundle, document_bytes
 from tests.cli_support import ROOT, trust_args
 from tests.mirror_server import MirrorServer
@@ -42,9 +47,13 @@ def main() -> None:
     parser.add_argument("--serial-repeat", type=int, default=None,
                         help="runs of the slow --jobs 1 figure (default: --repeat)")
     parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--vs", metavar="CHECKOUT", help="another checkout to compare with")
+    parser.add_argument("--pairs", type=int, default=7)
     args = parser.parse_args()
     counts = sorted(int(c) for c in args.counts.split(","))
     byte_compile(Path(__file__).resolve().parents[1] / "pith_bib")
+    if args.vs:
+        byte_compile(Path(args.vs) / "pith_bib")
     key = fixed_key(99)
     server = MirrorServer(latency=args.latency)
     numbers = []
@@ -59,14 +68,15 @@ def main() -> None:
     env.pop("PITH_BIB_CACHE_DIR", None)
     fresh = itertools.count()
     with server, tempfile.TemporaryDirectory() as tmp:
-        def resolve(count: int, *extra: str, cache: str | None = None
-                    ) -> Callable[[], None]:
+        def resolve(count: int, *extra: str, cache: str | None = None,
+                    checkout: str | None = None) -> Callable[[], None]:
             def run() -> None:
                 folder = Path(tmp) / (cache or f"cold-{next(fresh)}")
                 done = subprocess.run(
                     [sys.executable, "-m", "pith_bib", "resolve", "--mirror", server.url,
                      "--cache-dir", str(folder), *trust_args(key), *extra,
-                     *numbers[:count]], cwd=tmp, env=env, capture_output=True, check=False)
+                     *numbers[:count]], cwd=tmp, capture_output=True, check=False,
+                    env=dict(env, PYTHONPATH=checkout) if checkout else env)
                 if done.returncode != 0 or done.stdout.count(b"  verified  ") != count:
                     raise SystemExit(f"resolve failed ({done.returncode}): "
                                      f"{done.stderr.decode(errors='replace')[-2000:]}")
@@ -82,6 +92,12 @@ def main() -> None:
             print(f"{count:>5} ids: --jobs 1 {serial:7.2f} s; default {cold:6.2f} s  -> "
                   f"{serial / cold:5.1f}x faster{bar_text}")
         largest = counts[-1]
+        if args.vs:
+            median, ratios = paired_ratio(args.pairs, resolve(largest),
+                                          resolve(largest, checkout=str(Path(args.vs).resolve())))
+            print(f"{largest:>5} ids, default, this checkout / {args.vs}: {median:.2f} "
+                  f"(median of {args.pairs} pairs: "
+                  f"{' '.join(f'{r:.2f}' for r in ratios)})")
         resolve(largest, cache="warm")()
         warm = best_of(args.repeat, resolve(largest, cache="warm"))
         print(f"{largest:>5} ids, warm (all cached): {warm:.3f} s "

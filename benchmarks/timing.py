@@ -6,6 +6,7 @@ median would report the other processes of a shared 2-core machine.
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import time
@@ -23,6 +24,24 @@ def best_of(repeat: int, work: Callable[[], object],
         work()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def paired_ratio(rounds: int, new: Callable[[], object], old: Callable[[], object]
+                 ) -> tuple[float, list[float]]:
+    """(median of new ÷ old over ``rounds`` alternating pairs, the ratios).
+
+    Why pairs: on a VM whose speed drifts by tens of percent within minutes, two
+    best-of-N figures taken minutes apart compare the machine's moods; a pair run
+    back to back compares the code.
+    """
+    ratios = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        old()
+        middle = time.perf_counter()
+        new()
+        ratios.append((time.perf_counter() - middle) / (middle - start))
+    return statistics.median(ratios), ratios
 
 
 def byte_compile(package: Path) -> None:
