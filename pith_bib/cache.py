@@ -174,6 +174,7 @@ class _Entry:
     evidence: bytes
     evidence_sha256: str
     verdict_sha256: str
+    aliases: list[tuple[str, str, str]]  # (kind, key, pith number) rows that name it
 
 
 def held_by_id(lines: Mapping[str, str]) -> dict[str, str]:
@@ -379,14 +380,20 @@ def _verdict_queries(pith_ids: Iterable[str], held: Mapping[str, str] | None
             for marks, chunk in _in_chunks(pith_ids)]
 
 
-def _entry(data: bytes, report: VerificationReport, evidence: EncodedEvidence) -> _Entry:
-    pith_id = str(report.pith_number).rsplit(":", 1)[1]
-    record = CachedRecord(pith_id, _sha(data), report.kind or "bundle", report.status,
-                          int(report.event_count or 0), report.built_at or "")
+def _entry(data: bytes, report: VerificationReport, evidence: EncodedEvidence,
+           aliases: Iterable[tuple[str, str]]) -> _Entry:
+    number = report.pith_number
+    if not report.ok or number is None:
+        raise CacheError("refusing to cache a document that did not verify")
+    record = CachedRecord(number.rsplit(":", 1)[1], _sha(data), report.kind or "bundle",
+                          report.status, int(report.event_count or 0), report.built_at or "")
     evidence_bytes = evidence.encode("utf-8")
     evidence_sha = _sha(evidence_bytes)
     text = canonical_text(report.to_dict())
-    return _Entry(record, data, text, evidence_bytes, evidence_sha, bind(evidence_sha, text))
+    rows = [(kind, key, number) for kind, key in ((k, _alias_key(v)) for k, v in aliases)
+            if len(key) <= MAX_ALIAS_KEY]
+    return _Entry(record, data, text, evidence_bytes, evidence_sha, bind(evidence_sha, text),
+                  rows)
 
 
 def _record_of(pith_id: str, row: Sequence[Any]) -> CachedRecord | None:
@@ -770,8 +777,8 @@ class Cache:
         evidence, the aliases it vouches for) and derives nothing itself.
         False when an equal or newer document is already current.
         """
-        stored = _Stored.of(data, report, evidence, aliases)
-        return self._run(True, lambda conn: _store_one(conn, stored), False)
+        entry = _entry(data, report, evidence, aliases)
+        return self._run(True, lambda conn: _store_one(conn, entry), False)
 
     def put_many(self, documents: Iterable[tuple[bytes, VerificationReport, EncodedEvidence,
                                                  Iterable[tuple[str, str]]]]) -> None:
@@ -780,7 +787,7 @@ class Cache:
         Why: a cold run stores hundreds of documents, and one commit each kept
         its fetching threads queued on the write lock, one document at a time.
         """
-        batch = [_Stored.of(*document) for document in documents]
+        batch = [_entry(*document) for document in documents]
         if batch:
             self._run(True, lambda conn: _store_all(conn, batch), None)
 
@@ -916,39 +923,20 @@ def _schema_state(conn: sqlite3.Connection) -> str:
     return "foreign"
 
 
-@dataclass(frozen=True)
-class _Stored:
-    """One document as ``put`` stores it: its rows, and the alias rows that name it."""
-
-    entry: _Entry
-    aliases: list[tuple[str, str, str]]
-
-    @classmethod
-    def of(cls, data: bytes, report: VerificationReport, evidence: EncodedEvidence,
-           aliases: Iterable[tuple[str, str]]) -> _Stored:
-        if not report.ok or report.pith_number is None:
-            raise CacheError("refusing to cache a document that did not verify")
-        number = report.pith_number
-        rows = [(kind, key, number) for kind, key in ((k, _alias_key(v)) for k, v in aliases)
-                if len(key) <= MAX_ALIAS_KEY]
-        return cls(_entry(data, report, evidence), rows)
-
-
-def _store_one(conn: sqlite3.Connection, stored: _Stored) -> bool:
+def _store_one(conn: sqlite3.Connection, entry: _Entry) -> bool:
     with _transaction(conn):
-        return _store(conn, stored)
+        return _store(conn, entry)
 
 
-def _store_all(conn: sqlite3.Connection, batch: Sequence[_Stored]) -> None:
+def _store_all(conn: sqlite3.Connection, batch: Sequence[_Entry]) -> None:
     with _transaction(conn):
-        for stored in batch:
-            _store(conn, stored)
+        for entry in batch:
+            _store(conn, entry)
 
 
-def _store(conn: sqlite3.Connection, stored: _Stored) -> bool:
+def _store(conn: sqlite3.Connection, entry: _Entry) -> bool:
     """The read-modify-write of ``put``, inside the caller's transaction: rollback refusal,
     then every row of the document."""
-    entry = stored.entry
     new = entry.record
     row = conn.execute(_RECORD_SELECT, (new.pith_id,)).fetchone()
     current = _record_of(new.pith_id, row) if row is not None else None
@@ -963,7 +951,7 @@ def _store(conn: sqlite3.Connection, stored: _Stored) -> bool:
         moved = True
         if current is not None and current.sha256 != new.sha256:
             _drop_orphans(conn, current.sha256)
-    conn.executemany("INSERT OR REPLACE INTO aliases VALUES (?, ?, ?)", stored.aliases)
+    conn.executemany("INSERT OR REPLACE INTO aliases VALUES (?, ?, ?)", entry.aliases)
     return moved
 
 
