@@ -362,12 +362,10 @@ class CslEntry:
 
     __slots__ = ("_fields", "item", "source")
 
-    def __init__(self, item: csljson.Item, fields: FieldNames) -> None:
-        from .csljson import IdFields
-
+    def __init__(self, item: csljson.Item, fields: FieldNames, source: FieldSource) -> None:
         self.item = item
         self._fields = fields
-        self.source: FieldSource = IdFields(item)
+        self.source = source  # the item's csljson.IdFields
 
     @property
     def key(self) -> str:
@@ -420,7 +418,8 @@ class CslDocument:
         except CslJsonError as exc:
             self.problems.append(_problem(exc))
             return
-        self.entries = [CslEntry(item, fields) for item in self.csl.items]
+        self.entries = [CslEntry(item, fields, csljson.IdFields(item))
+                        for item in self.csl.items]
 
     def set_fields(self, entry: CslEntry, values: Mapping[str, str]) -> None:
         assert self.csl is not None
