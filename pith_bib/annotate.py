@@ -221,19 +221,19 @@ def decide(entry: DocumentEntry, ids: Identifiers, query: Query | None, problem:
     outcome.source = resolution.source
     if not resolution.ok:
         return _failed(outcome, resolution, existing, query, locks, fields)
-    report = resolution.report
-    assert report is not None and resolution.pith_number is not None
-    outcome.pith_number = resolution.pith_number
+    existing_status = entry.get(fields.status)
+    # The policy judges the report whose status is written: the lock's stronger
+    # evidence carries signed authors (and a signed title) that a state lacks.
+    resolution = _supported(resolution, existing, existing_status, query, locks)
+    report, number = resolution.report, resolution.pith_number
+    assert report is not None and number is not None
+    outcome.pith_number = number
     blocking, warnings = judge_all(policy, entry.claims(ids, query), report)
     if blocking is not None:  # refused: the warnings would only distract from why
         return _refused(outcome, status_for(blocking), blocking.message, existing, query)
     outcome.warnings.extend(w.message for w in warnings if not w.quiet)
     outcome.warnings.extend(ids.conflicts)  # two versions of one paper: its number is the same
     outcome.reasons.extend(w.message for w in warnings if w.quiet)
-    existing_status = entry.get(fields.status)
-    resolution = _supported(resolution, existing, existing_status, query, locks)
-    number = resolution.pith_number
-    assert number is not None
     outcome.status = resolution.status
     outcome.source = resolution.source
     outcome.reasons.extend(n for n in resolution.notes if n not in outcome.warnings)

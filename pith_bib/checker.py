@@ -58,7 +58,10 @@ class Checker:
         self.trust = trust
         self._reasons: dict[str, Reason] = {}
         self.dropped = 0
-        self.keys_used: list[PinnedKey] = []
+        self.keys_used: list[PinnedKey] = []  # keys whose signatures verified
+        # every pinned key the document names, signing or only named (a state's cut
+        # events): a verdict is reusable only while all of them stay pinned
+        self.keys_named: list[PinnedKey] = []
 
     @property
     def reasons(self) -> list[str]:
@@ -139,6 +142,8 @@ class Checker:
         if key is None:
             self.fail(f"{where}: signed by key {key_id!r} (fingerprint {fingerprint}), "
                       "which is not a pinned key", "unpinned-key")
+        elif key not in self.keys_named:
+            self.keys_named.append(key)
         return key
 
     def signature_bytes(self, holder: Any, where: str) -> bytes | None:
@@ -188,7 +193,8 @@ class Checker:
         report.reasons = self.reasons
         if self.keys_used:
             report.key_id = self.keys_used[0].label
-            report.key_fingerprints = [k.fingerprint for k in self.keys_used]
+            report.key_fingerprints = [k.fingerprint for k in self.keys_used] + [
+                k.fingerprint for k in self.keys_named if k not in self.keys_used]
         if not self.failed and self.keys_used:
             report.status = ok_status
         elif not self.failed:

@@ -33,6 +33,7 @@ from typing import Any
 
 from .collector import paused_collector
 from .errors import CslJsonEditError, CslJsonError
+from .ids import ARXIV_ARCHIVES
 
 MAX_BYTES = 64 * 1024 * 1024
 """Larger files are refused: a bibliography of 100,000 items is under 64 MB."""
@@ -294,7 +295,7 @@ class IdFields:
             for name in names:
                 answers[name] = text
         location = answers.get("eid")  # archive_location's only name
-        if location and archive.strip().lower() in ("arxiv", "arxiv.org"):
+        if location and archive.strip().lower() in ARXIV_ARCHIVES:
             answers["eprint"], answers["archiveprefix"] = location, "arXiv"
         self._answers = answers
 

@@ -157,6 +157,21 @@ def _id_in_text(value: str) -> ArxivId | None:
     return _from_match(match) if match else None
 
 
+# How an eprint field's archive (archivePrefix, eprinttype, CSL's archive) names arXiv.
+ARXIV_ARCHIVES = frozenset(("arxiv", "arxiv.org"))
+
+
+def _eprint_prefixes(read: Callable[[str], str | None]) -> set[str]:
+    """The eprint's archive as both of its fields name it, lower-cased; blanks left out.
+
+    Both are read: biblatex takes ``eprinttype`` and BibTeX styles
+    ``archivePrefix``, so when either says arXiv the eprint is judged as the
+    arXiv id some rendering of the entry will print.
+    """
+    values = (read("archiveprefix"), read("eprinttype"))
+    return {value.strip().lower() for value in values if value and value.strip()}
+
+
 def _candidates_from(read: Callable[[str], str | None]) -> list[tuple[str, ArxivId]]:
     found: list[tuple[str, ArxivId]] = []
 
@@ -166,12 +181,12 @@ def _candidates_from(read: Callable[[str], str | None]) -> list[tuple[str, Arxiv
 
     eprint = read("eprint")
     if eprint:
-        prefix = (read("archiveprefix") or read("eprinttype") or "").strip().lower()
+        prefixes = _eprint_prefixes(read)
         text = _clean(eprint)
-        if prefix in ("arxiv", "arxiv.org"):
+        if prefixes & ARXIV_ARCHIVES:
             match = _BARE_RE.match(text) or _URL_RE.search(text)
             add("eprint", _from_match(match) if match else None)
-        elif not prefix:
+        elif not prefixes:
             add("eprint", parse_arxiv_id(text))
     for name in ARXIV_FIELDS:
         value = read(name)

@@ -58,6 +58,8 @@ class VerificationReport:
     built_at: str | None = None
     event_count: int | None = None
     aliases: list[tuple[str, str]] = field(default_factory=list)
+    # the keys that signed, then any other pinned key the document names (a
+    # state's unsigned cut events): a stored verdict counts while all stay pinned
     key_fingerprints: list[str] = field(default_factory=list)
     authors: str | None = None
 

@@ -87,12 +87,18 @@ def verdict_key() -> bytes | None:
     return data if data is not None and len(data) == KEY_BYTES else None
 
 
+# Part of every binding, and changed when what a stored report means changes, so
+# that verdicts stored before are verified again rather than read in the new sense.
+# 2: key_fingerprints lists every pinned key a document names, not only its signers.
+BINDING_VERSION = "2"
+
+
 def bind(evidence_sha: str, report_text: str) -> str:
     """The binding stored with a verdict; "" (which never matches) without a key."""
     key = verdict_key()
     if key is None:
         return ""
-    message = (evidence_sha + "\n" + report_text).encode("utf-8")
+    message = (BINDING_VERSION + "\n" + evidence_sha + "\n" + report_text).encode("utf-8")
     return hmac.digest(key, message, "sha256").hex()
 
 

@@ -338,6 +338,12 @@ CASES = [
                       Status.AUTHOR_MISMATCH, {}, "none", "Smith, John", lock=("evidence:A",),
                       refused=(A_KEY,), source="lock"),
                  id="author-mismatch-judged-on-lock-evidence-too"),
+    # a state (no signed authors) found now, a bundle in the lock: the status the lock
+    # would keep is judged on the bundle's signed authors (seventh review)
+    pytest.param(Case({**A_NUMBERED, "author": FABRICATED}, "A-state",
+                      Status.AUTHOR_MISMATCH, {}, "kept", "Smith, John; Doe, Jane",
+                      lock=("evidence:A",), refused=("pith:<A.id>",)),
+                 id="author-mismatch-judged-on-the-lock-evidence-that-upgrades-a-state"),
     # -- pith-mismatch --------------------------------------------------------------------
     pytest.param(Case({**A_FIELDS, "pith": "<B>", "pith_status": "verified"}, "B",
                       Status.PITH_MISMATCH, {}, "kept",

@@ -36,6 +36,10 @@ def ids_of(fields: str):
     ("doi = {10.48550/arXiv.1811.00143}", "1811.00143", None),
     ("doi = {https://doi.org/10.48550/ARXIV.math/0403018}", "math/0403018", None),
     ("journal = {CoRR}, volume = {abs/1802.04924}", "1802.04924", None),
+    # biblatex prints eprinttype, BibTeX styles archivePrefix: either saying arXiv counts
+    ("eprint = {2101.00002}, archivePrefix = {HAL}, eprinttype = {arxiv}", "2101.00002", None),
+    ("eprint = {2101.00002}, archivePrefix = {arXiv}, eprinttype = {hal}", "2101.00002", None),
+    ("eprint = {2101.00002}, archivePrefix = { }, eprinttype = {arXiv}", "2101.00002", None),
 ])
 def test_rule(fields: str, arxiv: str, version: int | None) -> None:
     found = extract_checked(fields)
@@ -50,6 +54,7 @@ def extract_checked(fields: str):
 
 @pytest.mark.parametrize("fields", [
     "eprint = {24038744}, eprinttype = {pubmed}",
+    "eprint = {2101.00002}, archivePrefix = {HAL}, eprinttype = {hal}",
     "eprint = {12345}",
     "journal = {ArXiv e-prints}",
     "note = {see 2101.01234 for details}",  # a bare new-style number is not claimed in text
