@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_atomic
+from .atomic import check_writable, write_atomic
 from .canonical import parse_pith_number
 from .documents import BIBTEX, Document, DocumentEntry, load_document
 from .entry_query import FieldNames, query_for
@@ -332,8 +332,10 @@ def write_result(result: FileResult, output: Path | None = None,
 
     The lock goes first: if the file write then fails (a full disk, or another
     program saving it at that moment), the old file with the new lock is a
-    state ``check`` and the next annotate accept. Written in place, the file
-    is replaced only if it still holds exactly the bytes that were annotated.
+    state ``check`` and the next annotate accept. A refusal known in advance (a
+    read-only file, a folder or device as the output) comes before the lock, so
+    it leaves nothing written. Written in place, the file is replaced only if it
+    still holds exactly the bytes that were annotated.
     """
     if result.error is not None or result.new_bytes is None:
         return
@@ -342,6 +344,8 @@ def write_result(result: FileResult, output: Path | None = None,
     if writing and not _reread_unchanged(result):
         result.error = CHANGED_MEANWHILE
         return
+    if writing:
+        check_writable(target)
     if result.lock is not None and lock_path is not None:
         result.lock_path = lock_path
         result.wrote_lock = result.lock.save(lock_path)

@@ -92,6 +92,19 @@ def write_atomic(path: Path | str, data: bytes, mode: int | None = None, *,
     _fsync_directory(folder)
 
 
+def check_writable(path: Path | str) -> None:
+    """Raise now the :class:`WriteError` :func:`write_atomic` would raise before writing.
+
+    Not a regular file, read-only, or in no folder. Why: annotate writes the
+    lock first, and a refusal known in advance must not leave a lock behind for
+    a file that was never written.
+    """
+    target = _final_target(Path(path))
+    _writable_mode(target)
+    if not target.parent.is_dir():
+        raise WriteError(f"{target}: no folder {target.parent} to write it in; not written")
+
+
 def _final_target(path: Path) -> Path:
     """The file a symlink finally names (the link itself is left alone)."""
     return Path(os.path.realpath(path)) if path.is_symlink() else path

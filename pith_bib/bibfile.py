@@ -243,10 +243,34 @@ def _detect_newline(text: str) -> tuple[str, bool]:
 _JABREF_ENCODING_RE = re.compile(rb"%\s*Encoding:\s*([A-Za-z0-9_\-]+)")
 
 
+# UTF-32's marks first: UTF-32-LE's begins with UTF-16-LE's.
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"),
+         (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe", "utf-16-le"),
+         (b"\xfe\xff", "utf-16-be"))
+
+
+def _wide_codec(data: bytes) -> str | None:
+    """UTF-16 or UTF-32 without a byte-order mark (JabRef reads and writes such files).
+
+    Told by its zero bytes: a bibliography's own text has none (a stray one is
+    kept as it is), while mostly-ASCII wide text has one beside every letter, on
+    the side its byte order puts the high byte.
+    """
+    sample = data[:4096]
+    if len(sample) < 8 or sample.count(0) * 4 < len(sample):
+        return None
+    zeros = [sample[i::4].count(0) for i in range(4)]  # by position within 4 bytes
+    most = 0.9 * len(sample) / 4
+    if zeros[2] > most and zeros[3] > most:
+        return "utf-32-le"
+    if zeros[0] > most and zeros[1] > most:
+        return "utf-32-be"
+    return "utf-16-le" if zeros[1] + zeros[3] > zeros[0] + zeros[2] else "utf-16-be"
+
+
 def decode_bib(data: bytes, path: str | None = None) -> tuple[str, str, bytes]:
     """(text, codec, bom): the one decoding under which the bytes round-trip exactly."""
-    boms = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
-    for bom, codec in boms:
+    for bom, codec in _BOMS:
         if data.startswith(bom):
             body = data[len(bom):]
             try:
@@ -256,6 +280,16 @@ def decode_bib(data: bytes, path: str | None = None) -> tuple[str, str, bytes]:
                     f"starts with a {codec} byte-order mark but is not {codec} "
                     f"(byte {exc.start + len(bom)})", path) from None
             return text, codec, bom
+    wide = _wide_codec(data)
+    if wide is not None:
+        try:
+            text = data.decode(wide)
+        except UnicodeDecodeError:
+            text = None
+        if text is None or text.encode(wide) != data:
+            raise BibDecodeError(f"looks like {wide} text without a byte-order mark (zero "
+                                 f"bytes between the letters) but is not {wide}", path)
+        return text, wide, b""
     try:
         return data.decode("utf-8"), "utf-8", b""
     except UnicodeDecodeError:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import PithNumberError
+from .terminal import quoted
 
 PITH_ID_LENGTH = 26
 SHORT_LENGTHS = (8, 12, 16)
@@ -116,7 +117,7 @@ def parse_pith_number(text: str) -> PithNumber:
     least 8 characters (``pith:DM6GBYSN``). Case is forgiven because people copy
     numbers by hand; the stored form is always upper case.
     """
-    raw = text
+    raw = text  # quoted (and bounded) only for a message: a field may be megabytes
     text = text.strip()
     year: int | None = None
     body = text
@@ -125,18 +126,21 @@ def parse_pith_number(text: str) -> PithNumber:
         head, sep, rest = body.partition(":")
         if sep:
             if not (len(head) == 4 and head.isdigit()):
-                raise PithNumberError(f"{raw!r}: the year in pith:YEAR:ID must be four digits")
+                raise PithNumberError(f"{quoted(raw, 80)}: the year in pith:YEAR:ID must be "
+                                      "four digits")
             year = int(head)
             body = rest
     ident = body.upper()
     if not _ID_RE.fullmatch(ident):
         if any(c not in _B32_CHARS for c in ident):
             raise PithNumberError(
-                f"{raw!r} is not a pith number: the ID may only use A-Z and 2-7 (base32)"
+                f"{quoted(raw, 80)} is not a pith number: the ID may only use A-Z and 2-7 (base32)"
             )
         raise PithNumberError(
-            f"{raw!r} is not a pith number: the ID must be 8 to {PITH_ID_LENGTH} characters"
+            f"{quoted(raw, 80)} is not a pith number: the ID must be 8 to {PITH_ID_LENGTH} "
+            "characters"
         )
     if year is not None and len(ident) != PITH_ID_LENGTH:
-        raise PithNumberError(f"{raw!r}: pith:YEAR:ID needs the full {PITH_ID_LENGTH}-character ID")
+        raise PithNumberError(f"{quoted(raw, 80)}: pith:YEAR:ID needs the full "
+                              f"{PITH_ID_LENGTH}-character ID")
     return PithNumber(id=ident, year=year)

@@ -27,6 +27,7 @@ from .ids import Identifiers, extract
 from .lock import EncodedEvidence, LockFile
 from .policy import Policy, Query, judge_all, record_aliases
 from .report import Reason, VerificationReport
+from .terminal import quoted
 from .trust import TrustRoot
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ class CheckResult:
     passed_as_not_found: int = 0  # entries that pass only because the lock says "not found"
     authors_unchecked: int = 0  # record-verified entries: no signed author list to compare
     warnings: list[Finding] = field(default_factory=list)
+    malformed: bool = False  # the file has entries that could not be parsed
 
 
 # What forked workers inherit: (papers, trust), set just before the pool starts.
@@ -231,7 +233,8 @@ class _Check:
             query, problem = query_for(entry, ids, self.fields)
             if query is not None or problem is not None:
                 rows.append((entry, ids, query, problem))
-        result = CheckResult(self.label, len(doc.entries), len(rows), self.findings)
+        result = CheckResult(self.label, len(doc.entries), len(rows), self.findings,
+                             malformed=bool(doc.problems))
         if rows and not have_lock and fetch_missing is None:
             self.findings.append(Finding(self.label, None, None, f"no lock file at "
                                          f"{self.lock_path}; run pith-bib annotate"))
@@ -324,5 +327,5 @@ class _Check:
             self._add(entry, f"{self.fields.status} is {status!r} but the evidence supports "
                              f"{report.status!r}")
         if existing != number:
-            self._add(entry, f"{self.fields.pith} is {existing!r}; write the full number "
+            self._add(entry, f"{self.fields.pith} is {quoted(existing, 80)}; write the full number "
                              f"{number}")

@@ -89,6 +89,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r["status"] != "invalid" for r in results) else EXIT_FINDINGS
 
 
+def path_argument(text: str) -> str:
+    """A command-line path. An empty one (often an unset shell variable) is refused
+    rather than read as "not given": ``-o "$OUT"`` would then write the input in place."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path")
+    return text
+
+
 def add_network_options(parser: argparse.ArgumentParser) -> None:
     """The options every command that resolves identifiers shares."""
     parser.add_argument("--mirror", action="append", metavar="URL|DIR",
@@ -96,7 +104,8 @@ def add_network_options(parser: argparse.ArgumentParser) -> None:
                              "replaces the default list (https://pith.science)")
     parser.add_argument("--offline", action="store_true",
                         help="use only the lock file, the cache and local mirror directories")
-    parser.add_argument("--cache-dir", metavar="DIR", help="cache location (default: user cache)")
+    parser.add_argument("--cache-dir", metavar="DIR", type=path_argument,
+                        help="cache location (default: user cache)")
     _add_trust_option(parser)
     parser.add_argument("--jobs", type=_positive_int, metavar="N",
                         help="parallel lookups (default 32)")
@@ -185,13 +194,10 @@ def cmd_cache(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-MAX_INPUT_BYTES = 256 * 1024 * 1024  # far beyond any bibliography; bounds a hostile one
-
-
 def _read_bib(name: str) -> bytes:
     """The input's bytes: a regular file only (a FIFO or /dev/zero would block or never end)."""
     from .errors import FileReadError
-    from .safe_read import read_regular_file
+    from .safe_read import MAX_INPUT_BYTES, read_regular_file
 
     try:
         data = read_regular_file(name, MAX_INPUT_BYTES)
@@ -297,7 +303,10 @@ def _annotate_files(settings: Any, files: list[str], options: AnnotateOptions) -
 
 
 def _annotate_exit(results: list[Any]) -> int:
-    if any(r.error is not None for r in results):
+    """2 for input that could not be read or edited (the status table's ``malformed``),
+    then 1 for any other problem."""
+    if any(r.error is not None for r in results) or \
+            any(o.status == "malformed" for r in results for o in r.outcomes):
         return EXIT_USAGE
     if any(o.is_problem for r in results for o in r.outcomes):
         return EXIT_FINDINGS
@@ -418,6 +427,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps([f.to_dict() for f in findings], indent=2, ensure_ascii=False))
     else:
         _print_check(results, findings)
+    if any(r.malformed for r in results):
+        return EXIT_USAGE  # input that cannot be read, as annotate says of it
     return EXIT_FINDINGS if findings else EXIT_OK
 
 
@@ -451,6 +462,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             return None
         return result.new_bytes if result.wrote else result.original
 
+    _lock_paths(settings, [args.file], None)  # a path that can have no lock: refused now
     try:
         watch(Path(args.file), once, interval=args.interval, settle=args.settle)
     except KeyboardInterrupt:
@@ -479,7 +491,8 @@ def _command_in(argv: Sequence[str]) -> str | None:
 
 def _add_verify(sub: Any) -> None:
     verify = sub.add_parser("verify", help="verify Pith bundle/state documents")
-    verify.add_argument("files", nargs="+", metavar="FILE", help="document files, - for stdin")
+    verify.add_argument("files", nargs="+", metavar="FILE", type=path_argument,
+                        help="document files, - for stdin")
     verify.add_argument("--json", action="store_true", help="machine-readable report")
     _add_trust_option(verify)
     verify.set_defaults(handler=cmd_verify)
@@ -496,15 +509,16 @@ def _add_resolve(sub: Any) -> None:
 
 def _add_annotate(sub: Any) -> None:
     annotate = sub.add_parser("annotate", help="write verified pith numbers into .bib files")
-    annotate.add_argument("files", nargs="+", metavar="FILE")
-    annotate.add_argument("-o", "--output", metavar="OUT", help="write to OUT (one input only)")
+    annotate.add_argument("files", nargs="+", metavar="FILE", type=path_argument)
+    annotate.add_argument("-o", "--output", metavar="OUT", type=path_argument,
+                          help="write to OUT (one input only)")
     annotate.add_argument("--dry-run", action="store_true", help="write nothing")
     annotate.add_argument("--diff", action="store_true",
                           help="show a unified diff of the changes; write nothing")
     annotate.add_argument("--json", action="store_true", help="one record per entry")
     annotate.add_argument("-v", "--verbose", action="store_true", help="list every entry")
-    annotate.add_argument("--lock", metavar="PATH", help="lock file (default: FILE's stem "
-                                                       "+ .pith-lock.json)")
+    annotate.add_argument("--lock", metavar="PATH", type=path_argument,
+                          help="lock file (default: FILE's stem + .pith-lock.json)")
     add_network_options(annotate)
     annotate.set_defaults(handler=cmd_annotate)
 
@@ -512,11 +526,11 @@ def _add_annotate(sub: Any) -> None:
 def _add_check(sub: Any) -> None:
     check = sub.add_parser("check", help="verify pith numbers against the lock file "
                                          "(pre-commit; offline)")
-    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("files", nargs="+", metavar="FILE", type=path_argument)
     check.add_argument("--online", action="store_true",
                        help="fetch evidence missing from the lock file")
     check.add_argument("--json", action="store_true", help="machine-readable findings")
-    check.add_argument("--lock", metavar="PATH")
+    check.add_argument("--lock", metavar="PATH", type=path_argument)
     add_network_options(check)
     check.set_defaults(handler=cmd_check)
 
@@ -524,8 +538,8 @@ def _add_check(sub: Any) -> None:
 def _add_watch(sub: Any) -> None:
     watcher = sub.add_parser("watch", help="re-annotate a file whenever it is rewritten "
                                            "(Zotero Better BibTeX auto-export)")
-    watcher.add_argument("file", metavar="FILE")
-    watcher.add_argument("--lock", metavar="PATH")
+    watcher.add_argument("file", metavar="FILE", type=path_argument)
+    watcher.add_argument("--lock", metavar="PATH", type=path_argument)
     watcher.add_argument("--interval", type=float, default=0.5, help="poll every N seconds")
     watcher.add_argument("--settle", type=float, default=1.0,
                          help="wait until unchanged for N seconds")
@@ -537,7 +551,7 @@ def _add_watch(sub: Any) -> None:
 def _add_cache(sub: Any) -> None:
     cache = sub.add_parser("cache", help="show or clear the document cache")
     cache.add_argument("action", choices=["info", "clear"])
-    cache.add_argument("--cache-dir", metavar="DIR")
+    cache.add_argument("--cache-dir", metavar="DIR", type=path_argument)
     cache.add_argument("--json", action="store_true")
     cache.set_defaults(handler=cmd_cache)
 

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from .alias_index import INDEX_PATH
+from .cli import path_argument
 from .mirror_build import BuildStats, build_mirror
 
 EXIT_OK, EXIT_USAGE = 0, 2  # the same codes as pith_bib.cli
@@ -50,9 +51,10 @@ def add_parser(subparsers: Any) -> None:
     build = actions.add_parser(
         "build", help="derive every paper's pith number from arXiv's metadata snapshot "
                       "and write the sorted alias index OUTDIR/aliases/index.tsv")
-    build.add_argument("--arxiv-snapshot", required=True, metavar="FILE",
+    build.add_argument("--arxiv-snapshot", required=True, metavar="FILE", type=path_argument,
                        help="arXiv's bulk metadata (JSON lines, plain or gzip)")
-    build.add_argument("outdir", metavar="OUTDIR", help="mirror directory (created if absent)")
+    build.add_argument("outdir", metavar="OUTDIR", type=path_argument,
+                       help="mirror directory (created if absent)")
     build.add_argument("--per-file", action="store_true",
                        help="also write one aliases/<kind>/<value> file per alias (for a "
                             "static HTTP mirror; about 3 files per paper, much slower)")

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, FileReadError
+from .safe_read import read_regular_file
 
 CONFIG_FILE = ".pith-bib.toml"
 
@@ -96,19 +97,42 @@ def _names(kinds: tuple[type, ...]) -> str:
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
+# A config file, or the pyproject.toml that holds one: far above any real one, a bound
+# on one a pull request pads.
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
 def _read(path: Path) -> dict[str, Any]:
+    """The file's TOML; a one-line ConfigError for anything else (it may be hostile)."""
     # imported here: most runs find no config file, and the parser costs start-up time
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.10 only
         import tomli as tomllib
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        data = read_regular_file(path, MAX_CONFIG_BYTES)
+    except FileReadError as exc:
+        raise ConfigError(str(exc)) from None
+    if data is None:
+        raise ConfigError(f"{path}: removed while it was being read")
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid TOML (not UTF-8 text)") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML (nested too deeply)") from None
+
+
+def _tool_table(data: dict[str, Any], path: Path) -> Any:
+    """``[tool.pith-bib]`` of a file's TOML; None when there is none."""
+    tool = data.get("tool")
+    if tool is None:
+        return None
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: [tool] must be a table")
+    return tool.get("pith-bib")
 
 
 def find_config(start: Path) -> Config:
@@ -118,11 +142,14 @@ def find_config(start: Path) -> Config:
         dedicated = candidate / CONFIG_FILE
         if dedicated.is_file():
             data = _read(dedicated)
-            table = data.get("tool", {}).get("pith-bib", data) if "tool" in data else data
+            table = _tool_table(data, dedicated)
+            table = data if table is None else table
+            if not isinstance(table, dict):
+                raise ConfigError(f"{dedicated}: [tool.pith-bib] must be a table")
             return Config(_validate(table, dedicated), dedicated)
         project = candidate / "pyproject.toml"
         if project.is_file():
-            table = _read(project).get("tool", {}).get("pith-bib")
+            table = _tool_table(_read(project), project)
             if table is not None:
                 if not isinstance(table, dict):
                     raise ConfigError(f"{project}: [tool.pith-bib] must be a table")

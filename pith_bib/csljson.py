@@ -34,6 +34,7 @@ from typing import Any
 from .collector import paused_collector
 from .errors import CslJsonEditError, CslJsonError
 from .ids import ARXIV_ARCHIVES
+from .strict_json import json_error_reason
 
 MAX_BYTES = 64 * 1024 * 1024
 """Larger files are refused: a bibliography of 100,000 items is under 64 MB."""
@@ -474,7 +475,7 @@ class CslJsonFile:
                               self._early_label(start, len(self.text))) from None
         except ValueError as exc:  # json.JSONDecodeError or a rejected constant
             where = getattr(exc, "pos", start)
-            reason = getattr(exc, "msg", str(exc)).removesuffix(" at")
+            reason = (getattr(exc, "msg", None) or json_error_reason(exc)).removesuffix(" at")
             if _WS_RE.match(self.text, where).end() >= len(self.text) or \
                     reason.startswith("Unterminated string"):
                 reason += " (the file looks truncated)"

@@ -13,17 +13,45 @@ from dataclasses import dataclass
 
 from .canonical import parse_pith_number
 from .errors import ConfigError, PithNumberError
-from .ids import FieldSource, Identifiers
+from .ids import FIELDS_READ, FieldSource, Identifiers
 from .policy import Claims, Query
 
 _FIELD_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.:+-]{0,63}")
 
+# The data fields of BibTeX and biblatex (and their aliases), and every field pith-bib
+# reads to identify or judge an entry. Why refused as our field names: annotate
+# writes its two fields into every entry it numbers, so ``status_field = "title"``
+# in a repository's config would overwrite every title; these belong to the user.
+BIBLIOGRAPHY_FIELDS = frozenset((
+    "abstract", "addendum", "address", "afterword", "annotation", "annotator", "annote",
+    "author", "authortype", "bookauthor", "bookpagination", "booksubtitle", "booktitle",
+    "booktitleaddon", "chapter", "commentator", "crossref", "date", "doi", "edition",
+    "editor", "editora", "editorb", "editorc", "editortype", "eid", "entryset",
+    "entrysubtype", "eprint", "eprintclass", "eprinttype", "eventdate", "eventtitle",
+    "execute", "file", "foreword", "gender", "holder", "howpublished", "ids", "indextitle",
+    "institution", "introduction", "isan", "isbn", "ismn", "isrc", "issn", "issue",
+    "issuesubtitle", "issuetitle", "iswc", "journal", "journalsubtitle", "journaltitle",
+    "key", "keywords", "label", "langid", "language", "library", "location", "mainsubtitle",
+    "maintitle", "month", "nameaddon", "note", "number", "options", "organization",
+    "origdate", "origlanguage", "origlocation", "origpublisher", "origtitle", "pages",
+    "pagetotal", "pagination", "part", "pdf", "presort", "primaryclass", "publisher",
+    "pubstate", "related", "reprinttitle", "school", "series", "shortauthor",
+    "shorteditor", "shorthand", "shortjournal", "shortseries", "shorttitle", "sortkey",
+    "sortname", "sorttitle", "sortyear", "subtitle", "title", "titleaddon", "translator",
+    "type", "url", "urldate", "venue", "version", "volume", "volumes", "xdata", "xref",
+    "year", *FIELDS_READ))
+
 
 def check_field_name(name: object, key: str) -> str:
-    """A field name we may write: BibTeX name characters only, so a value can't inject fields."""
+    """A field name we may write: BibTeX name characters only, so a value can't inject
+    fields, and none of the user's own fields (:data:`BIBLIOGRAPHY_FIELDS`)."""
     if not isinstance(name, str) or not _FIELD_NAME_RE.fullmatch(name):
         raise ConfigError(f"{key} {name!r} is not a valid field name (letters, digits, "
                           "and _ . : + - only, starting with a letter)")
+    if name.lower() in BIBLIOGRAPHY_FIELDS:
+        raise ConfigError(f"{key} {name!r} is a bibliography field of its own; pith-bib would "
+                          "overwrite it in every entry it numbers: choose a name for "
+                          "pith-bib's field (the default is pith / pith_status)")
     return name
 
 

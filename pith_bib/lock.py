@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from .atomic import write_atomic
 from .canonical import canonical_text
-from .errors import FileReadError, JsonFormatError, LockFileError
+from .errors import FileReadError, JsonFormatError, LockFileError, UsageError
 from .policy import record_aliases
 from .safe_read import read_regular_file
 from .strict_json import MAX_DEPTH, load_json
@@ -64,7 +64,13 @@ def lock_digest(data: bytes) -> str:
 
 
 def default_lock_path(bib_path: Path) -> Path:
-    """``refs.bib`` → ``refs.pith-lock.json`` beside it."""
+    """``refs.bib`` → ``refs.pith-lock.json`` beside it.
+
+    A path that names no file (``.``, ``..``, ``/``) has no lock beside it: a usage
+    error, before anything is read or written.
+    """
+    if bib_path.name in ("", ".", ".."):
+        raise UsageError(f"{bib_path}: not a file (a bibliography file is needed)")
     return bib_path.with_name(bib_path.stem + LOCK_SUFFIX)
 
 

@@ -26,6 +26,7 @@ from .authors import AuthorVerdict, compare_author_names, compare_authors
 from .canonical import parse_pith_number
 from .errors import PithNumberError, UsageError
 from .ids import normalise_doi, parse_arxiv_id
+from .terminal import quoted, shortened
 from .titles import titles_match
 
 if TYPE_CHECKING:
@@ -307,12 +308,13 @@ def title_rule(claims: Claims, report: VerificationReport) -> Finding | None:
     if not report.title:
         return Finding(Code.TITLE_UNSIGNED,
                        f"{report.pith_number} carries no signed title to compare with the "
-                       f"entry's title {claims.title!r}")
+                       f"entry's title {quoted(claims.title)}")
     if titles_match(claims.title, report.title):
         return None
     return Finding(Code.TITLE_DIFFERS,
-                   f"likely wrong identifier: the entry's title is {claims.title!r} but "
-                   f"{report.pith_number} ({report.arxiv_id}) is signed as {report.title!r}")
+                   f"likely wrong identifier: the entry's title is {quoted(claims.title)} but "
+                   f"{report.pith_number} ({report.arxiv_id}) is signed as "
+                   f"{quoted(report.title)}")
 
 
 def _author_rule(warn_only: bool) -> Rule:
@@ -331,7 +333,7 @@ def _author_rule(warn_only: bool) -> Rule:
             result = compare_authors(claims.authors, report.authors)
         else:
             return None
-        missing = "; ".join(result.missing)  # names are "Family, Given": ";" separates
+        missing = shortened("; ".join(result.missing))  # "Family, Given": ";" separates
         if result.verdict is AuthorVerdict.MISMATCH:
             return Finding(Code.AUTHORS_DIFFER,
                            f"author mismatch: {missing or 'the named authors'} not among the "

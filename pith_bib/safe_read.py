@@ -30,6 +30,10 @@ import stat
 
 from .errors import FileReadError
 
+# The most a bibliography (.bib or CSL-JSON) may hold: far beyond any real one, and a
+# bound on a hostile one (or /dev/zero behind a symlink).
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+
 _CHUNK = 1 << 20
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)

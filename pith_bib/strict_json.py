@@ -38,6 +38,20 @@ def _reject_constant(name: str) -> Any:
     raise JsonFormatError(f"{name} is not allowed")
 
 
+def json_error_reason(exc: ValueError) -> str:
+    """Why ``json`` refused a text, said of the file.
+
+    Past about 4,300 digits Python's ``int`` refuses a number with advice to
+    the programmer (``sys.set_int_max_str_digits``); a user reading why a file
+    was refused needs to hear what is wrong with the file. (Translated here, not
+    prevented by a ``parse_int`` hook, which would slow every number read.)
+    """
+    reason = str(exc)
+    if "integer string conversion" in reason:
+        return "a number with more digits than any reader converts"
+    return reason
+
+
 def _reject_float(text: str) -> Any:
     # The format has no fractional numbers, and their canonical form differs
     # between JSON implementations, so one can only be a forgery or a mistake.
@@ -104,7 +118,8 @@ def load_json(data: bytes | bytearray | memoryview, *, max_bytes: int = MAX_DOCU
     except RecursionError:
         raise JsonFormatError(f"{what}: JSON nested deeper than {max_depth} levels") from None
     except ValueError as exc:
-        raise JsonFormatError(f"{what}: not well-formed JSON: {exc}") from None
+        raise JsonFormatError(f"{what}: not well-formed JSON: {json_error_reason(exc)}") \
+            from None
     if _may_nest_deeper(text, max_depth) and deeper_than(obj, max_depth):
         raise JsonFormatError(f"{what}: JSON nested deeper than {max_depth} levels")
     if _SURROGATE_ESCAPE_RE.search(text):  # only escapes can smuggle in a lone surrogate

@@ -31,6 +31,20 @@ def clean(text: str, *, keep_newlines: bool = False) -> str:
     return pattern.sub(_escape, text)
 
 
+def shortened(text: str, limit: int = 300) -> str:
+    """A value from a file, bounded for a message.
+
+    Why: a hostile .bib's megabyte title or pith field would otherwise be echoed
+    whole to the terminal and into every report; its start says which it is.
+    """
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def quoted(text: str, limit: int = 300) -> str:
+    """:func:`shortened`, as a Python literal (quotes, escapes)."""
+    return repr(shortened(text, limit))
+
+
 def make_output_safe() -> None:
     """Never let an unencodable character (a lone surrogate from a JSON escape) kill a run.
 

@@ -17,6 +17,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .errors import FileReadError
+from .safe_read import MAX_INPUT_BYTES, read_regular_file
+
 # One round: annotate, and answer the bytes it left in the file (what it wrote, or
 # what it read and found up to date); None when it cannot say.
 AnnotateOnce = Callable[[], "bytes | None"]
@@ -33,10 +36,17 @@ def _snapshot(path: Path) -> Snapshot:
 
 
 def _digest(path: Path) -> str | None:
+    """What the file holds, hashed; None when that is not a regular file's bytes.
+
+    The bounded read annotate uses: what appears at the path between two
+    exports may be a FIFO (an open would block the watch for good) or a link
+    to a device that never ends.
+    """
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        data = read_regular_file(path, MAX_INPUT_BYTES)
+    except FileReadError:
         return None
+    return hashlib.sha256(data).hexdigest() if data is not None else None
 
 
 def _ours(path: Path, left: bytes | None) -> str | None:

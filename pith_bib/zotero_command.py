@@ -44,7 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
                         help="read through Zotero 7's local API (read-only: a dry run)")
     parser.add_argument("--zotero-url", metavar="URL",
                         help=f"Zotero Web API root (default {DEFAULT_ZOTERO_URL})")
-    parser.add_argument("--lock", metavar="PATH",
+    parser.add_argument("--lock", metavar="PATH", type=cli_module.path_argument,
                         help="also write the lock file 'pith-bib check' needs for the "
                              "Better BibTeX export (implies --full)")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every item")

@@ -231,8 +231,8 @@ def test_malformed_file_is_one_error_and_never_written(tmp_path: Path, damage: A
     assert errors[0].startswith(f"{refs}:{line}: {key}: malformed: is not valid JSON")
     assert f"{refs}: the file has malformed entries; it was not changed" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
-    checked = check(refs)
-    assert checked.returncode == 1 and f"{refs}:{line}: " in checked.stdout
+    checked = check(refs)  # input that cannot be parsed: 2, as annotate says
+    assert checked.returncode == 2 and f"{refs}:{line}: " in checked.stdout
 
 
 def test_an_item_whose_custom_is_not_an_object_is_reported_not_edited(tmp_path: Path) -> None:
@@ -240,7 +240,7 @@ def test_an_item_whose_custom_is_not_an_object_is_reported_not_edited(tmp_path: 
     refs = tmp_path / "refs.json"
     refs.write_bytes(zotero_bytes(items))
     result = run_cli("annotate", *OFFLINE, str(refs), cache=tmp_path / "cache")
-    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.returncode == 2, result.stdout + result.stderr  # malformed: exit 2
     assert f"{refs}:2: jia2018exploring: malformed: cannot be annotated: " in result.stdout
     found = load_items(refs)
     assert found["jia2018exploring"]["custom"] == "zotero-note"

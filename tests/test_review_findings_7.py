@@ -1,28 +1,44 @@
-"""Seventh review, its findings on verified claims, fixed.
+"""Seventh review (two attackers: "claim verified" and "lose a file"), its findings fixed.
 
-Annotate upgraded a state to the lock's bundle evidence without judging the
-bundle's signed authors (a row of ``test_decide_table``); ``archivePrefix`` hid an
-``eprinttype = {arxiv}`` eprint from the arXiv-id rule (rows of
-``test_ids_rules``); a state's cut events name a signer that is only pin-checked,
-which its stored verdict did not list, so a warm ``check`` kept passing after that
-key was unpinned while a cold one failed (below).
+Verified claims: annotate upgraded a state to the lock's bundle evidence without
+judging the bundle's signed authors (a row of ``test_decide_table``);
+``archivePrefix`` hid an ``eprinttype = {arxiv}`` eprint from the arXiv-id rule
+(rows of ``test_ids_rules``); a state's cut events name a signer that is only
+pin-checked, which its stored verdict did not list, so a warm ``check`` kept
+passing after that key was unpinned while a cold one failed (below).
+
+Nothing lost (below): a configured field name could be a bibliography field, which
+annotate then overwrote in every entry; ``annotate .`` raised a traceback; an empty
+``-o`` wrote the input in place; a refused write left a new lock behind; ``watch``
+blocked on a FIFO and read ``/dev/zero`` without end; a bad config file raised a
+traceback; UTF-16 without a mark read as a file of no entries (and passed ``check``),
+UTF-32 with one as UTF-16; a megabyte title was echoed whole.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pith_bib.bibfile import parse
 from pith_bib.cache import reusable_report
 from pith_bib.canonical import canonical_sha256
 from pith_bib.cli import main
+from pith_bib.entry_query import FieldNames
+from pith_bib.errors import BibDecodeError, ConfigError
+from pith_bib.policy import Claims, title_rule
 from pith_bib.publish import build_bundle, document_bytes, state_of
+from pith_bib.report import VerificationReport
 from pith_bib.state_rebuild import rebuilt_event_id
 from pith_bib.trust import TrustRoot, fingerprint_hex
 from pith_bib.verdict_key import BINDING_VERSION, bind
 from pith_bib.verify import verify_document
+from pith_bib.watch import _digest
+from tests.cli_support import SAMPLE_MIRROR, run_cli
 from tests.support import fixed_key
 
 SIGNER = fixed_key(71)  # signs the receipt
@@ -100,3 +116,138 @@ def test_verdicts_bound_before_the_binding_version_are_not_reused(
     assert current  # a key is at hand in the tests' data directory
     monkeypatch.setattr("pith_bib.verdict_key.BINDING_VERSION", BINDING_VERSION + "x")
     assert bind("ab" * 32, '{"report":1}') != current
+
+
+# -- nothing lost ------------------------------------------------------------------------
+SAMPLE_ENTRY = ("@article{k,\n  title={Exploring Hidden Dimensions in Parallelizing "
+                "Convolutional Neural Networks},\n  eprint={1802.04924}\n}\n")
+
+
+@pytest.mark.parametrize("name", ["title", "eprint", "Author", "note", "doi", "year", "url"])
+@pytest.mark.parametrize("key", ["field", "status_field"])
+def test_a_bibliography_field_cannot_be_pith_bibs_field(name: str, key: str) -> None:
+    with pytest.raises(ConfigError, match="bibliography field of its own"):
+        FieldNames(**{"pith" if key == "field" else "status": name})
+
+
+def test_a_config_naming_the_title_as_status_field_changes_nothing(tmp_path: Path) -> None:
+    bib = tmp_path / "refs.bib"
+    bib.write_text(SAMPLE_ENTRY)
+    (tmp_path / ".pith-bib.toml").write_text('status_field = "title"\n')
+    done = run_cli("annotate", "--offline", "--mirror", str(SAMPLE_MIRROR), str(bib),
+                   cache=tmp_path / "cache")
+    assert done.returncode == 2 and "bibliography field of its own" in done.stderr
+    assert bib.read_text() == SAMPLE_ENTRY
+    assert not (tmp_path / "refs.pith-lock.json").exists()
+
+
+@pytest.mark.parametrize("argv", [["annotate", "."], ["check", "."], ["annotate", "/"],
+                                  ["watch", "."], ["annotate", ""], ["check", ""],
+                                  ["annotate", "-o", "", "refs.bib"],
+                                  ["annotate", "--lock", "", "refs.bib"],
+                                  ["check", "--lock", " ", "refs.bib"]])
+def test_a_path_that_names_no_file_is_a_usage_error(tmp_path: Path, argv: list[str]) -> None:
+    (tmp_path / "refs.bib").write_text(SAMPLE_ENTRY)
+    done = run_cli(*argv, cache=tmp_path / "cache", cwd=tmp_path, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "not a file" in done.stderr or "an empty path" in done.stderr
+    assert (tmp_path / "refs.bib").read_text() == SAMPLE_ENTRY
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == ["refs.bib"]
+
+
+def test_a_refused_write_leaves_no_lock_behind(tmp_path: Path) -> None:
+    read_only, source = tmp_path / "ro.bib", tmp_path / "in.bib"
+    for bib in (read_only, source):
+        bib.write_text(SAMPLE_ENTRY)
+    read_only.chmod(0o444)
+    (tmp_path / "outdir").mkdir()
+    mirror = ["--offline", "--mirror", str(SAMPLE_MIRROR)]
+    refused = run_cli("annotate", *mirror, str(read_only), cache=tmp_path / "cache")
+    to_folder = run_cli("annotate", *mirror, "-o", str(tmp_path / "outdir"), str(source),
+                        cache=tmp_path / "cache")
+    assert (refused.returncode, to_folder.returncode) == (2, 2)
+    assert "read-only" in refused.stderr and "not a regular file" in to_folder.stderr
+    assert not (tmp_path / "ro.pith-lock.json").exists()
+    assert not (tmp_path / "outdir.pith-lock.json").exists()
+    assert source.read_text() == read_only.read_text() == SAMPLE_ENTRY
+
+
+def test_watch_reads_only_a_regular_files_bytes(tmp_path: Path) -> None:
+    """A FIFO where the export was would block ``open`` for good; /dev/zero never ends."""
+    fifo, zero, bib = tmp_path / "fifo.bib", tmp_path / "zero.bib", tmp_path / "refs.bib"
+    os.mkfifo(fifo)
+    zero.symlink_to("/dev/zero")
+    bib.write_text(SAMPLE_ENTRY)
+    assert _digest(fifo) is None and _digest(zero) is None
+    assert _digest(bib) == hashlib.sha256(SAMPLE_ENTRY.encode()).hexdigest()
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    (b"field = \"\xff\"\n", "not UTF-8"),
+    (b"x = " + b"[" * 5000 + b"]" * 5000 + b"\n", "not valid TOML"),
+    (b"tool = 1\n", "[tool] must be a table"),
+])
+def test_a_bad_config_file_is_a_one_line_error(tmp_path: Path, config: bytes,
+                                               message: str) -> None:
+    (tmp_path / "refs.bib").write_text(SAMPLE_ENTRY)
+    (tmp_path / ".pith-bib.toml").write_bytes(config)
+    done = run_cli("check", str(tmp_path / "refs.bib"), cache=tmp_path / "cache")
+    assert done.returncode == 2 and message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("codec", ["utf-32", "utf-16", "utf-16-le", "utf-16-be",
+                                   "utf-32-le", "utf-32-be"])
+def test_wide_text_is_read_and_written_in_its_encoding_with_or_without_a_mark(
+        codec: str) -> None:
+    """``utf-32``/``utf-16`` write a byte-order mark first; the others none (JabRef's
+    UTF-16 files have none). Read as UTF-8 they were entries hidden between NULs."""
+    data = ("% é\n" + SAMPLE_ENTRY).encode(codec)
+    bib = parse(data, "refs.bib")
+    assert bib.problems == [] and [e.key for e in bib.entries] == ["k"]
+    assert bib.to_bytes() == data
+    bib.set_field(bib.entries[0], "pith", "pith:2018:DM6GBYSNJHDMWLODXZBVEPYJHJ")
+    edited = bib.to_bytes()
+    again = parse(edited, "refs.bib")
+    assert again.encoding == bib.encoding and edited.startswith(data[:4])
+    assert again.entries[0].get("pith") == "pith:2018:DM6GBYSNJHDMWLODXZBVEPYJHJ"
+
+
+def test_wide_text_that_is_not_valid_in_its_encoding_is_refused() -> None:
+    with pytest.raises(BibDecodeError, match="without a byte-order mark"):
+        parse(b"\x00a\x00b\x00c\x00d\x00", "refs.bib")  # UTF-16 of odd length
+
+
+def test_a_huge_title_is_quoted_by_its_start() -> None:
+    title = "A" * 1_000_000
+    report = VerificationReport(status="verified", pith_number="pith:2018:" + "A" * 26,
+                                arxiv_id="1802.04924", title="Something Else Entirely")
+    finding = title_rule(Claims(title=title), report)
+    assert finding is not None and "likely wrong identifier" in finding.message
+    assert len(finding.message) < 1_000
+
+
+def test_input_that_cannot_be_parsed_exits_2_in_annotate_and_check(tmp_path: Path) -> None:
+    """The status table's ``malformed`` is exit 2: a CSL item whose ``custom`` is not an
+    object (the rest of the file is annotated), and a .bib that check cannot parse."""
+    csl = tmp_path / "refs.json"
+    csl.write_text('[{"id": "a", "type": "article", "title": "Exploring Hidden Dimensions '
+                   'in Parallelizing Convolutional Neural Networks", "custom": null,\n'
+                   '  "URL": "https://arxiv.org/abs/1802.04924"}]')
+    bib = tmp_path / "broken.bib"
+    bib.write_text("@article{k,\n  title = {Unclosed\n")
+    annotated = run_cli("annotate", "--offline", "--mirror", str(SAMPLE_MIRROR), "--dry-run",
+                        str(csl), cache=tmp_path / "c")
+    checked = run_cli("check", str(bib), cache=tmp_path / "c")
+    assert annotated.returncode == 2 and "malformed" in annotated.stdout
+    assert checked.returncode == 2 and "broken.bib:1" in checked.stdout
+
+
+def test_a_number_too_long_to_convert_is_said_of_the_file(tmp_path: Path) -> None:
+    csl = tmp_path / "refs.json"
+    csl.write_text('[{"id": "a", "type": "article", "number": ' + "1" * 5000 + "}]")
+    done = run_cli("annotate", "--offline", "--dry-run", str(csl), cache=tmp_path / "c")
+    assert done.returncode == 2
+    assert "a number with more digits than any reader converts" in done.stdout
+    assert "set_int_max_str_digits" not in done.stdout + done.stderr
