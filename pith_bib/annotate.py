@@ -32,7 +32,7 @@ from .errors import BibError, ConcurrentModificationError, PithBibError, PithNum
 from .evidence import verify_evidence
 from .ids import Identifiers, extract
 from .lock import LockFile
-from .policy import Policy, Query, Status, judge_all, status_for, status_rank
+from .policy import Policy, Query, Status, judge_all, shown_status, status_for, status_rank
 from .resolver import Resolution, Resolver
 from .trust import TrustRoot
 
@@ -175,11 +175,20 @@ def _failed(outcome: EntryOutcome, resolution: Resolution, existing: str | None,
 
 
 def _refused(outcome: EntryOutcome, status: Status, message: str, existing: str | None,
-             query: Query) -> Decision:
+             existing_status: str | None, query: Query, fields: FieldNames) -> Decision:
+    """A definite finding against the entry: its number is kept, its status says so.
+
+    Why the status is written: a ``verified`` left in the file would go on being
+    printed by every renderer (they print the number only for a verified
+    status) for an entry the policy has just refused.
+    """
     outcome.status = status
     outcome.action = "kept" if existing else "none"
     outcome.reasons.append(message)
     decision = Decision(outcome)
+    if existing and shown_status(existing_status):
+        decision.writes[fields.status] = status.value
+        outcome.action = "updated"
     # A number moved onto the wrong entry is the entry's own problem, reported by check
     # from the entry itself; every other refusal is recorded so check can repeat it.
     if not (status is Status.PITH_MISMATCH and query.kind == "pith"):
@@ -230,7 +239,8 @@ def decide(entry: DocumentEntry, ids: Identifiers, query: Query | None, problem:
     outcome.pith_number = number
     blocking, warnings = judge_all(policy, entry.claims(ids, query), report)
     if blocking is not None:  # refused: the warnings would only distract from why
-        return _refused(outcome, status_for(blocking), blocking.message, existing, query)
+        return _refused(outcome, status_for(blocking), blocking.message, existing,
+                        existing_status, query, fields)
     outcome.warnings.extend(w.message for w in warnings if not w.quiet)
     outcome.warnings.extend(ids.conflicts)  # two versions of one paper: its number is the same
     outcome.reasons.extend(w.message for w in warnings if w.quiet)

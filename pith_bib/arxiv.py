@@ -47,7 +47,7 @@ from .derive import CATEGORY_RE, ArxivMetadata, check_arxiv_id
 from .errors import ArxivMetadataError, FetchError, FileReadError, PithBibError, UsageError
 from .mirrors import user_agent
 from .safe_read import read_regular_file
-from .strict_json import load_json
+from .strict_json import ascii_int, load_json
 
 ARXIV_API = "https://export.arxiv.org"
 ARXIV_INTERVAL = 3.0  # seconds between requests, arXiv's published limit
@@ -254,8 +254,8 @@ class ArxivTransport:
             watchdog.cancel()
 
     def _read(self, response: http.client.HTTPResponse, url: str) -> bytes:
-        declared = response.getheader("Content-Length")
-        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+        declared = ascii_int(response.getheader("Content-Length"), 30)
+        if declared is not None and declared > self.max_bytes:
             raise FetchError(f"{url}: body of {declared} bytes is over the "
                              f"{self.max_bytes}-byte limit")
         chunks: list[bytes] = []
@@ -271,9 +271,8 @@ class ArxivTransport:
 
 
 def _retry_after(value: str | None) -> float:
-    if value and value.strip().isdigit():
-        return float(value.strip())
-    return ARXIV_INTERVAL
+    seconds = ascii_int(value)
+    return float(seconds) if seconds is not None else ARXIV_INTERVAL
 
 
 def _short(exc: BaseException) -> str:

@@ -252,20 +252,27 @@ _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"),
 def _wide_codec(data: bytes) -> str | None:
     """UTF-16 or UTF-32 without a byte-order mark (JabRef reads and writes such files).
 
-    Told by its zero bytes: a bibliography's own text has none (a stray one is
-    kept as it is), while mostly-ASCII wide text has one beside every letter, on
-    the side its byte order puts the high byte.
+    Told by its zero bytes: a bibliography's own text has none (a stray one, or
+    a run of them, is kept as it is), while mostly-ASCII wide text has one beside
+    every letter, on the side its byte order puts the high byte, and never on
+    the other: zeros on both sides are NULs, not wide text.
     """
     sample = data[:4096]
     if len(sample) < 8 or sample.count(0) * 4 < len(sample):
         return None
+    quarter = len(sample) / 4
+    high, none = 0.9 * quarter, 0.05 * quarter
     zeros = [sample[i::4].count(0) for i in range(4)]  # by position within 4 bytes
-    most = 0.9 * len(sample) / 4
-    if zeros[2] > most and zeros[3] > most:
+    if zeros[2] > high and zeros[3] > high and zeros[0] < none:
         return "utf-32-le"
-    if zeros[0] > most and zeros[1] > most:
+    if zeros[0] > high and zeros[1] > high and zeros[3] < none:
         return "utf-32-be"
-    return "utf-16-le" if zeros[1] + zeros[3] > zeros[0] + zeros[2] else "utf-16-be"
+    even, odd = zeros[0] + zeros[2], zeros[1] + zeros[3]
+    if odd > quarter and even < 2 * none:  # over half the high bytes zero, no low byte
+        return "utf-16-le"
+    if even > quarter and odd < 2 * none:
+        return "utf-16-be"
+    return None
 
 
 def decode_bib(data: bytes, path: str | None = None) -> tuple[str, str, bytes]:
@@ -286,7 +293,7 @@ def decode_bib(data: bytes, path: str | None = None) -> tuple[str, str, bytes]:
             text = data.decode(wide)
         except UnicodeDecodeError:
             text = None
-        if text is None or text.encode(wide) != data:
+        if text is None or "\x00" in text or text.encode(wide) != data:
             raise BibDecodeError(f"looks like {wide} text without a byte-order mark (zero "
                                  f"bytes between the letters) but is not {wide}", path)
         return text, wide, b""

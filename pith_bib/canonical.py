@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import PithNumberError
+from .strict_json import ascii_int
 from .terminal import quoted
 
 PITH_ID_LENGTH = 26
@@ -125,12 +126,13 @@ def parse_pith_number(text: str) -> PithNumber:
         body = text[5:]
         head, sep, rest = body.partition(":")
         if sep:
-            if not (len(head) == 4 and head.isdigit()):
+            if len(head) != 4 or ascii_int(head) is None:
                 raise PithNumberError(f"{quoted(raw, 80)}: the year in pith:YEAR:ID must be "
                                       "four digits")
-            year = int(head)
+            year = int(head)  # four ASCII digits
             body = rest
-    ident = body.upper()
+    # ASCII first: upper() maps some letters to ASCII ones ("ß" to "SS")
+    ident = body.upper() if body.isascii() else body
     if not _ID_RE.fullmatch(ident):
         if any(c not in _B32_CHARS for c in ident):
             raise PithNumberError(

@@ -27,7 +27,7 @@ from .ids import Identifiers, extract
 from .lock import EncodedEvidence, LockFile
 from .policy import Policy, Query, judge_all, record_aliases
 from .report import Reason, VerificationReport
-from .terminal import quoted
+from .terminal import quoted, shortened
 from .trust import TrustRoot
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ class Finding:
     def __str__(self) -> str:
         if self.line is None:
             return f"{self.path}: {self.message}"
-        return f"{self.path}:{self.line}: {self.key or '-'}: {self.message}"
+        return f"{self.path}:{self.line}: {shortened(self.key or '-', 200)}: {self.message}"
 
     def to_dict(self) -> dict[str, object]:
         return {"file": self.path, "line": self.line, "key": self.key, "message": self.message}
@@ -259,8 +259,10 @@ class _Check:
                 full[short] = fetched["number"]
 
     def _add(self, entry: DocumentEntry, message: str, *, warning: bool = False) -> None:
+        """A finding; its message bounded (values in it are quoted short where they are
+        made, and this is the backstop for one that is not)."""
         (self.warnings if warning else self.findings).append(
-            Finding(self.label, entry.line, entry.key, message))
+            Finding(self.label, entry.line, entry.key, shortened(message, 2000)))
 
     def _entry(self, entry: DocumentEntry, ids: Identifiers, query: Query | None,
                problem: str | None, full: dict[str, str | None]) -> None:
@@ -307,8 +309,8 @@ class _Check:
                   number: str | None) -> None:
         existing = entry.get(self.fields.pith)
         if number is None:
-            self._add(entry, f"{existing} has no evidence in the lock file "
-                             f"{self.lock_path.name}")
+            self._add(entry, f"{shortened((existing or '').strip(), 80)} has no evidence in "
+                             f"the lock file {self.lock_path.name}")
             return
         report = self.verifier.report(number)
         if not report.ok:
@@ -324,7 +326,8 @@ class _Check:
             self.authors_unchecked += any(w.quiet for w in warnings)
         status = entry.get(self.fields.status)
         if status != report.status:
-            self._add(entry, f"{self.fields.status} is {status!r} but the evidence supports "
+            shown = quoted(status, 80) if status is not None else "missing"
+            self._add(entry, f"{self.fields.status} is {shown} but the evidence supports "
                              f"{report.status!r}")
         if existing != number:
             self._add(entry, f"{self.fields.pith} is {quoted(existing, 80)}; write the full number "

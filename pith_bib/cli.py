@@ -12,7 +12,6 @@ go online. Everything printed that came from a file or a server goes through
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Any, NoReturn
 from ._version import __version__
 from .collector import paused_collector
 from .errors import PithBibError, UsageError
-from .terminal import clean, make_output_safe
+from .terminal import clean, json_text, make_output_safe, shortened
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -74,7 +73,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             "title": report.title, "key_id": report.key_id, "reasons": report.reasons,
         })
     if args.json:
-        print(json.dumps(results, indent=2, ensure_ascii=False))
+        print(json_text(results))
     else:
         for item in results:
             arxiv = item["arxiv_id"] or "-"
@@ -162,7 +161,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     results = resolver.resolve_many(queries, progress=progress)
     progress.close()
     if args.json:
-        print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
+        print(json_text([r.to_dict() for r in results]))
     else:  # one write: with unbuffered output, a line at a time was ~3% of a cold run
         lines = []
         for result in results:
@@ -186,7 +185,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
         return EXIT_OK
     info = cache.info()
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(json_text(info))
     else:
         print(f"cache: {info['path']} (layout {info['layout']})")
         print(f"documents: {info['documents']}  records: {info['records']}  "
@@ -319,7 +318,7 @@ def _print_warnings(warnings: Sequence[str]) -> None:
 
 
 def _outcome_lines(outcome: Any, verbose: bool) -> list[str]:
-    where = f"{outcome.path}:{outcome.line}: {outcome.key}"
+    where = f"{outcome.path}:{outcome.line}: {shortened(outcome.key, 200)}"
     lines = []
     if outcome.is_problem:
         lines.append(f"{where}: {outcome.status}: " + "; ".join(outcome.reasons[:3]))
@@ -332,8 +331,7 @@ def _outcome_lines(outcome: Any, verbose: bool) -> list[str]:
 
 def _report_annotate(results: list[Any], options: AnnotateOptions) -> None:
     if options.json:
-        print(json.dumps([o.to_dict() for r in results for o in r.outcomes], indent=2,
-                         ensure_ascii=False))
+        print(json_text([o.to_dict() for r in results for o in r.outcomes]))
         return
     for result in results:
         if options.diff:
@@ -424,7 +422,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                                  settings.fields, trust, policy=policy, fetch_missing=fetch))
     findings = [f for r in results for f in r.findings]
     if args.json:
-        print(json.dumps([f.to_dict() for f in findings], indent=2, ensure_ascii=False))
+        print(json_text([f.to_dict() for f in findings]))
     else:
         _print_check(results, findings)
     if any(r.malformed for r in results):

@@ -9,7 +9,6 @@ build itself could not be done (unreadable snapshot, unwritable directory).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from .alias_index import INDEX_PATH
 from .cli import path_argument
 from .mirror_build import BuildStats, build_mirror
+from .terminal import json_text
 
 EXIT_OK, EXIT_USAGE = 0, 2  # the same codes as pith_bib.cli
 
@@ -70,11 +70,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     if args.json:
-        print(json.dumps({
+        print(json_text({
             "lines": stats.lines, "papers": stats.papers, "index": stats.index,
             "index_lines": stats.aliases, "written": stats.written,
             "unchanged": stats.unchanged, "bad_lines": stats.bad,
-            "bad_samples": stats.bad_samples, "stopped": stats.stopped}, indent=2))
+            "bad_samples": stats.bad_samples, "stopped": stats.stopped}))
     else:
         print(_summary(stats, args.per_file))
     for sample in stats.bad_samples:

@@ -26,14 +26,13 @@ Layout shared by every mirror (the registry's own paths):
 from __future__ import annotations
 
 import functools
-import heapq
 import itertools
 import os
 import re
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -43,8 +42,9 @@ from ._version import __version__
 from .alias_index import INDEX_PATH, lookup_index
 from .document_index_store import DocumentIndexStore, signature
 from .errors import FetchError, FileReadError, JsonFormatError, UsageError
+from .http_deadline import DeadlineReached, Watch, current_watch, deadline_adapter, watching
 from .safe_read import read_regular_file, visible_path
-from .strict_json import MAX_DOCUMENT_BYTES, load_json
+from .strict_json import MAX_DOCUMENT_BYTES, ascii_int, load_json
 
 if TYPE_CHECKING:
     import requests
@@ -378,213 +378,10 @@ class HostLimits:
             yield
 
 
-class _DeadlineReached(Exception):
-    """Raised inside urllib3 (a retry sleep, a new connection) once the deadline has passed.
-
-    A plain ``Exception``: neither urllib3 nor requests catches it, so it
-    unwinds the whole request, closing its connection on the way.
-    """
-
-
-_CURRENT = threading.local()
-
-
-def _current_watch() -> _Watch | None:
-    return getattr(_CURRENT, "watch", None)
-
-
-def _shutdown(conn: Any) -> None:
-    """Wake a thread blocked on this connection's socket: recv() returns EOF at once.
-
-    ``shutdown`` rather than ``close``: closing an fd another thread is blocked on
-    does not wake it on every platform, and the fd number could be reused.
-    The base-class method is used on TLS sockets too, leaving the TLS state alone.
-    """
-    sock = getattr(conn, "sock", None)
-    if sock is None:
-        return
-    import socket  # loaded by the HTTP stack already; offline runs never need it
-
-    with suppress(OSError, TypeError):  # already closed, or not a plain socket (TLS in TLS)
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-class _Watch:
-    """One request's deadline, enforced on the urllib3 connections it is using.
-
-    Connections are attached when taken from the pool and detached when given
-    back, under one lock with :meth:`fire`: a connection handed to another
-    request can never be shut down by this one's deadline.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self.deadline = time.monotonic() + seconds
-        self.fired = False
-        self._conns: set[Any] = set()
-        self._lock = threading.Lock()
-        self._over = False
-
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
-
-    def attach(self, conn: Any) -> None:
-        with self._lock:
-            if self._over:
-                return
-            self._conns.add(conn)
-            conn._pith_watch = self
-            if self.fired:
-                _shutdown(conn)  # a pooled, connected socket taken after the deadline
-
-    def detach(self, conn: Any) -> None:
-        with self._lock:
-            self._conns.discard(conn)
-            conn._pith_watch = None
-
-    def fire(self) -> None:
-        with self._lock:
-            if self._over:
-                return
-            self.fired = True
-            for conn in self._conns:
-                _shutdown(conn)
-
-    def finish(self) -> None:
-        with self._lock:
-            self._over = True
-            for conn in self._conns:
-                conn._pith_watch = None
-            self._conns.clear()
-
-
-class _Watchdog:
-    """One daemon thread firing every watch whose deadline has passed (a heap, not a timer each)."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, _Watch]] = []
-        self._counter = itertools.count()
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-
-    def add(self, watch: _Watch) -> None:
-        with self._cond:
-            heapq.heappush(self._heap, (watch.deadline, next(self._counter), watch))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="pith-bib-deadlines",
-                                                daemon=True)
-                self._thread.start()
-            # Woken only when its next wake-up moves earlier: every request's deadline is
-            # "now + the same delay", so almost always later than the head's, and waking
-            # the thread per request only made it fight the fetching threads for the GIL.
-            if self._heap[0][2] is watch:
-                self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._heap:
-                    self._cond.wait()
-                wait = self._heap[0][0] - time.monotonic()
-                if wait > 0:
-                    self._cond.wait(wait)
-                    continue
-                watch = heapq.heappop(self._heap)[2]
-            watch.fire()  # a no-op for requests already finished
-
-
-_WATCHDOG = _Watchdog()
-
-
-@contextmanager
-def _watching(seconds: float) -> Iterator[_Watch]:
-    """Run the body under a deadline that covers connect, headers, body, retries and sleeps."""
-    watch = _Watch(seconds)
-    _WATCHDOG.add(watch)
-    _CURRENT.watch = watch
-    try:
-        yield watch
-    finally:
-        _CURRENT.watch = None
-        watch.finish()
-
-
-def _guarded_connect(conn: Any, connect: Callable[[], None]) -> None:
-    """Connect no longer than the deadline allows; a socket not yet made cannot be shut down."""
-    watch = _current_watch()
-    if watch is not None:
-        remaining = watch.remaining()
-        if watch.fired or remaining <= 0:
-            raise _DeadlineReached
-        if not isinstance(conn.timeout, (int, float)) or conn.timeout > remaining:
-            conn.timeout = remaining
-    connect()
-    if watch is not None and watch.fired:
-        _shutdown(conn)
-
-
-def _attach(conn: Any) -> Any:
-    watch = _current_watch()
-    if watch is not None and conn is not None:
-        watch.attach(conn)
-    return conn
-
-
-def _detach(conn: Any) -> None:
-    watch = getattr(conn, "_pith_watch", None)
-    if watch is not None:
-        watch.detach(conn)
-
-
 @functools.cache
-def _transport() -> tuple[type, type]:
-    """(adapter class, retry class): built on first use so offline runs never import requests."""
-    from requests.adapters import HTTPAdapter
-    from urllib3.connection import HTTPConnection, HTTPSConnection
-    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+def _retry_class() -> type:
+    """urllib3's Retry, with a capped Retry-After and no sleep past the request's deadline."""
     from urllib3.util import Retry
-
-    class WatchedHTTPConnection(HTTPConnection):
-        def connect(self) -> None:
-            _guarded_connect(self, super().connect)
-
-    class WatchedHTTPSConnection(HTTPSConnection):
-        def connect(self) -> None:
-            _guarded_connect(self, super().connect)
-
-    class WatchedHTTPPool(HTTPConnectionPool):
-        ConnectionCls = WatchedHTTPConnection
-
-        def _get_conn(self, timeout: float | None = None) -> Any:
-            return _attach(super()._get_conn(timeout))
-
-        def _put_conn(self, conn: Any) -> None:
-            _detach(conn)
-            super()._put_conn(conn)
-
-    class WatchedHTTPSPool(HTTPSConnectionPool):
-        ConnectionCls = WatchedHTTPSConnection
-
-        def _get_conn(self, timeout: float | None = None) -> Any:
-            return _attach(super()._get_conn(timeout))
-
-        def _put_conn(self, conn: Any) -> None:
-            _detach(conn)
-            super()._put_conn(conn)
-
-    pools = {"http": WatchedHTTPPool, "https": WatchedHTTPSPool}
-
-    class DeadlineAdapter(HTTPAdapter):
-        """Pools whose connections a request's deadline can cut (SOCKS proxies excepted)."""
-
-        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-            super().init_poolmanager(*args, **kwargs)
-            self.poolmanager.pool_classes_by_scheme = dict(pools)
-
-        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
-            manager = super().proxy_manager_for(proxy, **kwargs)
-            if not proxy.lower().startswith("socks"):
-                manager.pool_classes_by_scheme = dict(pools)
-            return manager
 
     class CappedRetry(Retry):
         def get_retry_after(self, response: Any) -> float | None:
@@ -598,13 +395,13 @@ def _transport() -> tuple[type, type]:
                 planned = self.get_retry_after(response) or 0.0
             if not planned:
                 planned = self.get_backoff_time()
-            watch = _current_watch()
+            watch = current_watch()
             if watch is not None and (watch.fired or planned >= watch.remaining()):
-                raise _DeadlineReached
+                raise DeadlineReached
             if planned > 0:
                 time.sleep(planned)
 
-    return DeadlineAdapter, CappedRetry
+    return CappedRetry
 
 
 def user_agent(contact: str | None = None) -> str:
@@ -617,12 +414,12 @@ def make_session(*, retries: int = 3, backoff: float = 0.5, pool: int = 32,
     """One pooled session per run, retrying 429/5xx with backoff, jitter and Retry-After.
 
     Its connections obey :class:`HttpMirror`'s per-request deadline (see
-    ``_watching``); a session made elsewhere still works, with the deadline
+    ``watching``); a session made elsewhere still works, with the deadline
     checked only between body chunks.
     """
     import requests
 
-    adapter_class, retry_class = _transport()
+    adapter_class, retry_class = deadline_adapter(), _retry_class()
     retry = retry_class(
         total=retries, connect=retries, read=retries, status=retries, redirect=0,
         backoff_factor=backoff, backoff_jitter=backoff / 2, backoff_max=RETRY_AFTER_CAP,
@@ -752,10 +549,10 @@ class HttpMirror:
         if self.unreachable is not None:
             raise FetchError(f"{url}: skipped; {self.host} {self.unreachable}")
         deadline = self.settings.deadline
-        with self.limits.slot(self.host), _watching(deadline) as watch:
+        with self.limits.slot(self.host), watching(deadline) as watch:
             try:
                 return self._follow(url, answer, max_bytes, watch)
-            except _DeadlineReached:
+            except DeadlineReached:
                 pass
             except _HostTimedOut as exc:
                 if not watch.fired:
@@ -767,7 +564,7 @@ class HttpMirror:
         self.unreachable = f"missed the {deadline:g}-second deadline earlier in this run"
         raise FetchError(f"{url}: not complete within the deadline ({deadline:g} s)")
 
-    def _follow(self, url: str, answer: _Answer, max_bytes: int, watch: _Watch) -> bytes | None:
+    def _follow(self, url: str, answer: _Answer, max_bytes: int, watch: Watch) -> bytes | None:
         for _ in range(MAX_REDIRECTS + 1):
             response = self._send(url, watch)
             try:
@@ -787,13 +584,13 @@ class HttpMirror:
                 response.close()
         raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")
 
-    def _send(self, url: str, watch: _Watch) -> Any:
+    def _send(self, url: str, watch: Watch) -> Any:
         import requests
 
         settings = self.settings
         remaining = watch.remaining()
         if remaining <= 0:
-            raise _DeadlineReached
+            raise DeadlineReached
         try:
             return self.session.get(
                 url, stream=True, allow_redirects=False,
@@ -843,7 +640,7 @@ def _short(exc: BaseException) -> str:
     return text if len(text) < 160 else text[:157] + "..."
 
 
-def _read_body(url: str, response: Any, max_bytes: int, watch: _Watch) -> bytes:
+def _read_body(url: str, response: Any, max_bytes: int, watch: Watch) -> bytes:
     """Stream the body, stopping at the size cap or the deadline, whichever comes first.
 
     The watchdog shuts the socket down at the deadline, which a blocked read
@@ -853,8 +650,8 @@ def _read_body(url: str, response: Any, max_bytes: int, watch: _Watch) -> bytes:
     import requests
     import urllib3
 
-    declared = response.headers.get("Content-Length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
+    declared = ascii_int(response.headers.get("Content-Length"), 30)
+    if declared is not None and declared > max_bytes:
         raise FetchError(f"{url}: body of {declared} bytes is over the {max_bytes}-byte limit")
     raw = response.raw
     chunks: list[bytes] = []
@@ -862,7 +659,7 @@ def _read_body(url: str, response: Any, max_bytes: int, watch: _Watch) -> bytes:
     try:
         while True:
             if watch.fired or watch.remaining() <= 0:
-                raise _DeadlineReached
+                raise DeadlineReached
             chunk = raw.read1(65536, decode_content=True)
             if not chunk:
                 break
@@ -872,7 +669,7 @@ def _read_body(url: str, response: Any, max_bytes: int, watch: _Watch) -> bytes:
             chunks.append(chunk)
     except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError) as exc:
         if watch.fired:
-            raise _DeadlineReached from None
+            raise DeadlineReached from None
         name = type(exc).__name__
         if "IncompleteRead" in name or "Protocol" in name:
             raise FetchError(f"{url}: body was truncated") from None
@@ -880,7 +677,7 @@ def _read_body(url: str, response: Any, max_bytes: int, watch: _Watch) -> bytes:
             raise _HostTimedOut(f"{url}: timed out while reading") from None
         raise FetchError(f"{url}: reading the body failed ({_short(exc)})") from None
     if watch.fired:
-        raise _DeadlineReached
+        raise DeadlineReached
     return b"".join(chunks)
 
 

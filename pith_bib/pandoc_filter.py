@@ -66,7 +66,8 @@ def meta_text(value: Any) -> str:
             elif kind in ("Space", "SoftBreak", "LineBreak"):
                 parts.append(" ")
             elif kind in ("Code", "Math", "RawInline") and isinstance(content, list):
-                parts.append(str(content[-1]))
+                if content:  # [attributes or format, text]; a hostile one may be empty
+                    parts.append(str(content[-1]))
             elif kind == "MetaBool":
                 parts.append("true" if content else "false")
             elif kind not in ("MetaMap", "Note"):
@@ -266,16 +267,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     pandoc passes the output format as the first argument; it is not needed.
     """
     del argv
+    data = sys.stdin.buffer.read()
     try:
-        doc = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+        doc = json.loads(data.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
         _warn(f"input is not a pandoc JSON AST ({type(exc).__name__})")
         return 1
     if not isinstance(doc, dict) or "blocks" not in doc:
         _warn("input is not a pandoc JSON AST (no blocks)")
         return 1
-    filter_document(doc, Path.cwd())
-    sys.stdout.buffer.write(json.dumps(doc, ensure_ascii=False).encode("utf-8"))
+    try:
+        filter_document(doc, Path.cwd())
+        out = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except (RecursionError, LookupError, TypeError, ValueError, AttributeError) as exc:
+        # A shape this filter did not expect (hostile or from a newer pandoc): the
+        # document is still rendered, as citeproc made it, without our numbers.
+        _warn(f"left the document as it was: its AST has an unexpected shape "
+              f"({type(exc).__name__})")
+        out = data
+    sys.stdout.buffer.write(out)
     sys.stdout.buffer.flush()
     return 0
 

@@ -84,6 +84,18 @@ def status_rank(status: str | None) -> int:
     return _RANK.get(str(status), 0) if status is not None else 0
 
 
+def shown_status(status: object) -> bool:
+    """Whether a ``pith_status`` text makes renderers print the number.
+
+    The one rule every renderer (pybtex styles, the pandoc filter) applies, and
+    what annotate must never leave standing on an entry it has refused.
+    """
+    return isinstance(status, str) and status.strip().lower() in _SHOWN
+
+
+_SHOWN = frozenset(s.value for s in _OK)
+
+
 def supported_status(status: str | None) -> Status | None:
     """The :class:`Status` for text written in a file, None for anything else."""
     try:

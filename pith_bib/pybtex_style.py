@@ -25,12 +25,10 @@ from pybtex.style.template import href
 
 from .canonical import parse_pith_number
 from .errors import PithNumberError
+from .policy import shown_status
 
 RESOLVER_URL = "https://pith.science/pith/"
 """The registry's human page for a number is this prefix plus the 26-character ID."""
-
-PRINTED_STATUSES = frozenset({"verified", "record-verified"})
-"""The ``pith_status`` values for which a number is shown; every other status prints nothing."""
 
 _MAX_FIELD = 200  # a pith number is 36 characters; anything far longer is not one
 
@@ -51,7 +49,7 @@ def pith_link(pith: object, status: object) -> PithLink | None:
     """
     if not isinstance(pith, str) or not isinstance(status, str):
         return None
-    if status.strip().lower() not in PRINTED_STATUSES or len(pith) > _MAX_FIELD:
+    if not shown_status(status) or len(pith) > _MAX_FIELD:
         return None
     try:
         number = parse_pith_number(pith.strip().strip("{}"))

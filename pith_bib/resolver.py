@@ -466,6 +466,9 @@ class Resolver:
         report, problem = self._judge(cached[0], query)
         if problem is None:
             _accept(search.result, cached[0], report, "cache", mapped_by)
+            # its stored verdict was unusable (made by an older pith-bib, or under another
+            # binding): store the one just made, so the next run need not verify again
+            self._store(cached[0], report)
             return True
         search.note(f"cache: {problem}")
         return False

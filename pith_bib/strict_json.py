@@ -38,6 +38,19 @@ def _reject_constant(name: str) -> Any:
     raise JsonFormatError(f"{name} is not allowed")
 
 
+def ascii_int(text: str | None, max_digits: int = 15) -> int | None:
+    """A whole number written in ASCII digits (an HTTP header, a year); None otherwise.
+
+    Why not ``text.isdigit()``: it is also true for superscripts and other
+    scripts' digits, which ``int`` then refuses (a crash) or reads as another
+    number (``٢٠١٩`` is 2019). Surrounding blanks are allowed, as in headers.
+    """
+    value = text.strip() if text is not None else ""
+    if not value or len(value) > max_digits or not (value.isascii() and value.isdigit()):
+        return None
+    return int(value)
+
+
 def json_error_reason(exc: ValueError) -> str:
     """Why ``json`` refused a text, said of the file.
 

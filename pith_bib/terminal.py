@@ -8,16 +8,19 @@ a visible escape instead.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
+from typing import Any
 
-# Control characters, bidi overrides and lone surrogates (valid JSON escapes that no
-# terminal encoding can print).
+# Control characters, bidi marks, overrides and isolates, and lone surrogates (valid
+# JSON escapes that no terminal encoding can print).
 _CONTROL_RE = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-_CONTROL_WITH_NEWLINES_RE = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
     r"\ud800-\udfff]")
+_CONTROL_WITH_NEWLINES_RE = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+    r"\u2066-\u2069\ud800-\udfff]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -29,6 +32,19 @@ def clean(text: str, *, keep_newlines: bool = False) -> str:
     """``text`` with control and bidi-override characters escaped (``\\x1b``, ``\\u202e``)."""
     pattern = _CONTROL_WITH_NEWLINES_RE if keep_newlines else _CONTROL_RE
     return pattern.sub(_escape, text)
+
+
+# What JSON leaves raw that a terminal acts on: DEL and C1 controls, line and
+# paragraph separators, bidi overrides and isolates, and lone surrogates.
+_JSON_UNSAFE_RE = re.compile(
+    r"[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def json_text(value: Any) -> str:
+    """``--json`` output: readable Unicode, with every character a terminal would act on
+    written as a JSON escape (the same string to any JSON reader)."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return _JSON_UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def shortened(text: str, limit: int = 300) -> str:

@@ -45,6 +45,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from .errors import (
     JsonFormatError,
@@ -54,7 +55,8 @@ from .errors import (
     ZoteroError,
     ZoteroRateLimitError,
 )
-from .strict_json import load_json
+from .http_deadline import DeadlineReached, Watch, deadline_adapter, watching
+from .strict_json import ascii_int, load_json
 from .zotero_extra import visible
 from .zotero_items import NOT_PAPERS
 
@@ -153,10 +155,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def _int_header(headers: Any, name: str) -> int | None:
-    value = headers.get(name)
-    if value is None or not value.strip().isdigit() or len(value.strip()) > 15:
-        return None
-    return int(value.strip())
+    return ascii_int(headers.get(name))
 
 
 def _seconds(value: str | None) -> float | None:
@@ -175,6 +174,16 @@ def _seconds(value: str | None) -> float | None:
     if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)
+
+
+def _deadline_session() -> requests.Session:
+    """A session whose connections a request's deadline can cut; no retries of its own
+    (the client retries, and a write must never be repeated behind its back)."""
+    session = requests.Session()
+    adapter = deadline_adapter()(max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
 
 class ZoteroClient:
@@ -210,7 +219,7 @@ class ZoteroClient:
         self.max_items = max_items
         self._sleep = sleep
         self._clock = clock
-        self._session = session or requests.Session()
+        self._session = session or _deadline_session()
         self._user_agent = user_agent
         self._not_before = 0.0
         self._lock = threading.Lock()  # one request in flight, whatever the caller does
@@ -251,8 +260,27 @@ class ZoteroClient:
 
     def _send(self, method: str, url: str, params: dict[str, Any] | None,
               body: bytes | None) -> _Response:
-        start = self._clock()
+        """One exchange, all of it (connect, headers, body) within ``timeout`` seconds.
+
+        The deadline is :mod:`pith_bib.http_deadline`'s: a server that drips its
+        answer a byte at a time has its socket shut down when the time is up
+        (a read timeout alone restarts with every byte).
+        """
         self.requests_made += 1
+        with watching(self.timeout) as watch:
+            try:
+                return self._exchange(method, url, params, body, watch)
+            except DeadlineReached:
+                pass
+            except ZoteroConnectionError:
+                if not watch.fired:
+                    raise
+        raise ZoteroConnectionError(f"the Zotero API at {self.base_url} took longer than "
+                                    f"{self.timeout:.0f} s")
+
+    def _exchange(self, method: str, url: str, params: dict[str, Any] | None,
+                  body: bytes | None, watch: Watch) -> _Response:
+        start = self._clock()
         try:
             response = self._session.request(
                 method, url, params=params, data=body, headers=self._headers(body is not None),
@@ -267,19 +295,23 @@ class ZoteroClient:
         try:
             chunks: list[bytes] = []
             size = 0
-            for chunk in response.iter_content(65536):
+            while True:  # read1: whatever has arrived, so the clock is checked as it comes
+                if watch.fired or self._clock() - start > self.timeout:
+                    raise DeadlineReached
+                chunk = response.raw.read1(65536, decode_content=True)
+                if not chunk:
+                    break
                 size += len(chunk)
                 if size > MAX_BODY:
                     raise ZoteroError(f"the Zotero API sent more than {MAX_BODY} bytes")
-                if self._clock() - start > self.timeout:
-                    raise ZoteroConnectionError(f"the Zotero API at {self.base_url} took "
-                                                f"longer than {self.timeout:.0f} s")
                 chunks.append(chunk)
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise ZoteroConnectionError(f"the Zotero API at {self.base_url} broke off "
                                         f"({type(exc).__name__})") from None
         finally:
             response.close()
+        if watch.fired:  # the shutdown socket read as the end of the body
+            raise DeadlineReached
         return _Response(response.status_code, response.headers, b"".join(chunks))
 
     def _request(self, method: str, path: str, params: dict[str, Any] | None = None,
@@ -333,9 +365,9 @@ class ZoteroClient:
             params["since"] = int(since)
         result = ReadResult(items=[], library_version=None, total=0)
         start = 0
-        max_pages: int | None = None
         pages = 0
-        while True:
+        declared: int | None = None  # the first page's Total-Results
+        while True:  # bounded by max_items: every page's objects count towards it
             response = self._request("GET", self._items_path(), {**params, "start": start})
             self._expect(response, 200, "items")
             page = self._json(response, "items")
@@ -346,7 +378,7 @@ class ZoteroClient:
             if pages == 0:
                 result.library_version = version
                 result.total = total if total is not None else len(page)
-                max_pages = (result.total + PAGE_SIZE - 1) // PAGE_SIZE + 1
+                declared = total
             elif version != result.library_version:
                 result.consistent = False
             pages += 1
@@ -355,8 +387,14 @@ class ZoteroClient:
                 raise ZoteroError(f"the library has more than {self.max_items} items; "
                                   "name a collection to work on part of it")
             start += len(page)
-            more = start < total if total is not None else len(page) == PAGE_SIZE
-            if not page or not more or (max_pages is not None and pages >= max_pages):
+            # Only a full page is followed by another, whatever Total-Results says: a
+            # header that is too low must not hide the rest of the library, nor one too
+            # high turn short pages into endless requests. Either is not the library
+            # the first page described: its state is not kept for an incremental run.
+            if declared is not None and (
+                    start > declared or (len(page) < PAGE_SIZE and start < declared)):
+                result.consistent = False
+            if len(page) < PAGE_SIZE:
                 return result
 
     @staticmethod

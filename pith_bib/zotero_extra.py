@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from .canonical import parse_pith_number
 from .errors import PithNumberError, UsageError
+from .terminal import clean, shortened
 
 # Zotero's label line; `[a-z -_]` is deliberately the same odd range as Zotero's.
 _LABEL_RE = re.compile(r"^([a-z][a-z -_]+):(.+)", re.IGNORECASE)
@@ -245,6 +246,5 @@ def _ending_of(lines: list[Line]) -> str:
 
 
 def visible(text: str, limit: int = 80) -> str:
-    """Text fit for a one-line message: control characters escaped, length bounded."""
-    text = _CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    return text if len(text) <= limit else text[:limit] + "…"
+    """Text fit for a one-line message: what a terminal acts on escaped, length bounded."""
+    return shortened(clean(text), limit)

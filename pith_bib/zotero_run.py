@@ -13,7 +13,6 @@ reached: nothing was written), 2 usage or input errors (a wrong API key).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections import Counter
@@ -33,7 +32,7 @@ from .errors import (
 from .lock import load_lock
 from .policy import Status
 from .settings import Settings, load_settings
-from .terminal import clean
+from .terminal import clean, json_text
 from .zotero_api import Library, ZoteroClient
 from .zotero_extra import ExtraNames
 from .zotero_judge import ItemJudge, ItemOutcome, build_lock
@@ -214,8 +213,7 @@ def written_line(run: RunResult) -> str:
 
 def print_result(run: RunResult, options: Options) -> None:
     if options.json:
-        print(json.dumps([r.to_dict(run.library) for r in run.records], indent=2,
-                         ensure_ascii=False))
+        print(json_text([r.to_dict(run.library) for r in run.records]))
     else:
         if options.diff:
             for record in run.records:

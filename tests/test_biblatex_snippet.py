@@ -33,6 +33,9 @@ def test_latex_command_prints_the_snippet(capsys: pytest.CaptureFixture[str]) ->
     assert "\\step[fieldsource=pith_status, final]" in sourcemap.group(0)
     assert "\\step[fieldset=usera, origfieldval]" in sourcemap.group(0)
     assert "\\step[fieldset=userb, origfieldval]" in sourcemap.group(0)
+    # ... and only they reach usera/userb: the entry's own are removed, copies overwrite
+    assert "\\step[fieldset=usera, null]" in sourcemap.group(0)
+    assert sourcemap.group(0).count("\\map[overwrite]{") == 3
     # ... the number prints only for the two verified statuses ...
     assert "\\iffieldequalstr{userb}{verified}" in out
     assert "\\iffieldequalstr{userb}{record-verified}" in out
@@ -63,6 +66,21 @@ def test_latex_command_writes_a_file(tmp_path: Path) -> None:
     assert target.read_text(encoding="utf-8") == latex.biblatex_snippet()
 
 
+# Entries that carry usera/userb of their own (by hand, or from a Zotero Extra line
+# through Better BibTeX): only pith and pith_status may decide what prints.
+FORGED = """
+@misc{forgedonly, title = {Only usera and userb}, year = {2019},
+  usera = {pith:2019:CCCCCCCCCCCCCCCCCCCCCCCCCC}, userb = {verified}}
+@misc{forgedstatus, title = {A refused number, userb says verified}, year = {2019},
+  pith = {pith:2019:HHHHHHHHHHHHHHHHHHHHHHHHHH}, pith_status = {title-mismatch},
+  userb = {verified}}
+@misc{forgednumber, title = {Another number in usera}, year = {2019},
+  pith = {pith:2019:DDDDDDDDDDDDDDDDDDDDDDDDDD}, pith_status = {verified},
+  usera = {pith:2019:EEEEEEEEEEEEEEEEEEEEEEEEEE}}
+@misc{statusonly, title = {A status without a number}, year = {2019},
+  pith_status = {verified}, usera = {pith:2019:KKKKKKKKKKKKKKKKKKKKKKKKKK}}
+"""
+
 DOCUMENT = r"""\documentclass{article}
 \usepackage[backend=biber,style=numeric]{biblatex}
 \usepackage{hyperref}
@@ -83,7 +101,8 @@ def test_compiled_pdf_shows_verified_numbers_only(tmp_path: Path) -> None:
     if missing:
         pytest.skip("cannot compile the biblatex snippet: not installed: " + ", ".join(missing))
     assert engine is not None
-    shutil.copy(SAMPLE, tmp_path / "sample.bib")
+    (tmp_path / "sample.bib").write_text(SAMPLE.read_text(encoding="utf-8") + FORGED,
+                                         encoding="utf-8")
     (tmp_path / "pith-biblatex.tex").write_text(latex.biblatex_snippet(), encoding="utf-8")
     (tmp_path / "doc.tex").write_text(DOCUMENT, encoding="utf-8")
     for command in ([engine, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
@@ -95,3 +114,6 @@ def test_compiled_pdf_shows_verified_numbers_only(tmp_path: Path) -> None:
     assert "pith:2018:DM6GBYSNJHDMWLODXZBVEPYJHJ" in text
     assert "pith:2020:ABCDEFGHIJKLMNOPQRSTUVWXYZ" in text
     assert "QQQQQQQQ" not in text and "RRRRRRRR" not in text
+    # the entry's own usera/userb never print (seventh review)
+    assert "pith:2019:DDDDDDDDDDDDDDDDDDDDDDDDDD" in text
+    assert not any(f"{c * 8}" in text for c in "CEHK")

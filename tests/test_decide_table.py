@@ -317,10 +317,11 @@ CASES = [
                       {}, "none", "likely wrong identifier: the entry's title is "
                       "'A Study of Cats'", refused=(A_KEY,)),
                  id="title-mismatch-wrong-eprint-refused"),
+    # a refused entry keeps its number, but not a status that renderers print
     pytest.param(Case({**A_NUMBERED, "title": "A Study of Cats"}, "A",
-                      Status.TITLE_MISMATCH, {}, "kept", "likely wrong identifier",
-                      refused=("pith:<A.id>",)),
-                 id="title-mismatch-existing-pith-kept"),
+                      Status.TITLE_MISMATCH, {"pith_status": "title-mismatch"}, "updated",
+                      "likely wrong identifier", refused=("pith:<A.id>",)),
+                 id="title-mismatch-existing-pith-kept-its-verified-status-not"),
     # -- author-mismatch ------------------------------------------------------------------
     pytest.param(Case({**A_FIELDS, "author": FABRICATED}, "A", Status.AUTHOR_MISMATCH, {},
                       "none", "author mismatch: Smith, John; Doe, Jane not among the signed "
@@ -331,9 +332,14 @@ CASES = [
                       Status.AUTHOR_MISMATCH, {}, "none", "Doe, Jane; Roe, Richard",
                       refused=("arxiv:1802.04924",)),
                  id="author-mismatch-real-seed-no-shared-author"),
-    pytest.param(Case({**A_NUMBERED, "author": FABRICATED}, "A", Status.AUTHOR_MISMATCH, {},
-                      "kept", "Smith, John; Doe, Jane", refused=("pith:<A.id>",)),
-                 id="author-mismatch-existing-pith-kept"),
+    pytest.param(Case({**A_NUMBERED, "author": FABRICATED}, "A", Status.AUTHOR_MISMATCH,
+                      {"pith_status": "author-mismatch"}, "updated", "Smith, John; Doe, Jane",
+                      refused=("pith:<A.id>",)),
+                 id="author-mismatch-existing-pith-kept-its-verified-status-not"),
+    pytest.param(Case({**A_FIELDS, "pith": "<A>", "author": FABRICATED}, "A",
+                      Status.AUTHOR_MISMATCH, {}, "kept", "Smith, John; Doe, Jane",
+                      refused=("pith:<A.id>",)),
+                 id="author-mismatch-existing-pith-without-status-kept-as-is"),
     pytest.param(Case({**A_FIELDS, "author": FABRICATED}, "unavailable: offline",
                       Status.AUTHOR_MISMATCH, {}, "none", "Smith, John", lock=("evidence:A",),
                       refused=(A_KEY,), source="lock"),
@@ -341,14 +347,15 @@ CASES = [
     # a state (no signed authors) found now, a bundle in the lock: the status the lock
     # would keep is judged on the bundle's signed authors (seventh review)
     pytest.param(Case({**A_NUMBERED, "author": FABRICATED}, "A-state",
-                      Status.AUTHOR_MISMATCH, {}, "kept", "Smith, John; Doe, Jane",
-                      lock=("evidence:A",), refused=("pith:<A.id>",)),
+                      Status.AUTHOR_MISMATCH, {"pith_status": "author-mismatch"}, "updated",
+                      "Smith, John; Doe, Jane", lock=("evidence:A",),
+                      refused=("pith:<A.id>",)),
                  id="author-mismatch-judged-on-the-lock-evidence-that-upgrades-a-state"),
     # -- pith-mismatch --------------------------------------------------------------------
     pytest.param(Case({**A_FIELDS, "pith": "<B>", "pith_status": "verified"}, "B",
-                      Status.PITH_MISMATCH, {}, "kept",
+                      Status.PITH_MISMATCH, {"pith_status": "pith-mismatch"}, "updated",
                       "<B> is arXiv 2202.05678, but the entry says arXiv 2101.01234"),
-                 id="pith-mismatch-existing-pith-for-another-paper-kept"),
+                 id="pith-mismatch-existing-pith-for-another-paper-kept-status-not"),
     pytest.param(Case({"title": A_FIELDS["title"], "doi": JOURNAL_DOI, "pith": "<A>"}, "A",
                       Status.PITH_MISMATCH, {}, "kept",
                       f"<A> does not name DOI {JOURNAL_DOI} in its signed aliases"),

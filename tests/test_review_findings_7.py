@@ -18,7 +18,12 @@ UTF-32 with one as UTF-16; a megabyte title was echoed whole.
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,19 +31,22 @@ import pytest
 
 from pith_bib.bibfile import parse
 from pith_bib.cache import reusable_report
-from pith_bib.canonical import canonical_sha256
+from pith_bib.canonical import canonical_sha256, parse_pith_number
 from pith_bib.cli import main
 from pith_bib.entry_query import FieldNames
-from pith_bib.errors import BibDecodeError, ConfigError
+from pith_bib.errors import BibDecodeError, ConfigError, PithNumberError, ZoteroConnectionError
 from pith_bib.policy import Claims, title_rule
 from pith_bib.publish import build_bundle, document_bytes, state_of
 from pith_bib.report import VerificationReport
 from pith_bib.state_rebuild import rebuilt_event_id
+from pith_bib.terminal import json_text
 from pith_bib.trust import TrustRoot, fingerprint_hex
 from pith_bib.verdict_key import BINDING_VERSION, bind
 from pith_bib.verify import verify_document
 from pith_bib.watch import _digest
+from pith_bib.zotero_api import ZoteroClient
 from tests.cli_support import SAMPLE_MIRROR, run_cli
+from tests.slow_server import Reply, SlowServer
 from tests.support import fixed_key
 
 SIGNER = fixed_key(71)  # signs the receipt
@@ -251,3 +259,134 @@ def test_a_number_too_long_to_convert_is_said_of_the_file(tmp_path: Path) -> Non
     assert done.returncode == 2
     assert "a number with more digits than any reader converts" in done.stdout
     assert "set_int_max_str_digits" not in done.stdout + done.stderr
+
+
+# -- the Zotero client's deadline covers the whole exchange (eighth review) ---------------
+@pytest.mark.parametrize("drip", ["body", "headers"])
+def test_a_zotero_server_dripping_its_answer_is_cut_at_the_deadline(drip: str) -> None:
+    """One byte every 0.4 s never trips a read timeout; the watchdog's deadline must.
+    (Without it the 40-byte body below arrives whole, after 16 s, and is read.)"""
+    body = b"[" + b" " * 38 + b"]"
+    reply = Reply(body=body, headers={"Total-Results": "0", "Last-Modified-Version": "5"},
+                  **({"drip_body": 0.4} if drip == "body" else {"drip_headers": 0.4}))
+    with SlowServer() as server:
+        server.serve("/users/4242/items/top?format=json&limit=100&sort=dateAdded"
+                     "&direction=asc&start=0", reply)
+        client = ZoteroClient("users/4242", "FakeKey0123456789abcdefg", base_url=server.url,
+                              timeout=1.0, max_retries=0)
+        with pytest.raises(ZoteroConnectionError, match="took longer than 1 s"):
+            client.read_items()
+
+
+# -- a verdict an older pith-bib stored is made again, once (eighth review) ---------------
+def test_a_verdict_under_an_older_binding_is_stored_again_after_one_verification(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pith_bib.resolver as resolver_module
+    from pith_bib import verdict_key
+    from pith_bib.resolver import parse_query
+    from pith_bib.settings import Settings
+
+    bundle = build_bundle("2107.00002", 1, "Stored Long Ago", "2021-07-01T00:00:00Z",
+                          SIGNER, "signer")
+    number = bundle["pith_number"]
+    folder = tmp_path / "mirror" / "pith" / number.rsplit(":", 1)[1]
+    folder.mkdir(parents=True)
+    (folder / "bundle.json").write_bytes(document_bytes(bundle))
+    settings = Settings(mirrors=[str(tmp_path / "mirror")], offline=True,
+                        cache_dir=tmp_path / "cache", trust_keys=[SIGNER_HEX])
+    verified: list[str] = []
+    real_verify = resolver_module.verify_document
+
+    def counted(data: bytes, trust: TrustRoot) -> Any:
+        verified.append("x")
+        return real_verify(data, trust)
+
+    monkeypatch.setattr(resolver_module, "verify_document", counted)
+    monkeypatch.setattr(verdict_key, "BINDING_VERSION", "1")  # an older pith-bib's run
+    settings.resolver().resolve_many([parse_query(number)])
+    monkeypatch.setattr(verdict_key, "BINDING_VERSION", BINDING_VERSION)
+    runs = []
+    for _ in range(3):
+        verified.clear()
+        (result,) = settings.resolver().resolve_many([parse_query(number)])
+        assert result.status == "verified" and result.source == "cache"
+        runs.append(len(verified))
+    assert runs == [1, 0, 0]  # verified once, then its new verdict answers
+
+
+# -- eighth review: hostile values in numbers, encodings, output and renderers -------------
+@pytest.mark.parametrize("text", ["pith:²⁰¹⁹:" + "A" * 26, "pith:٢٠١٩:" + "A" * 26,
+                                  "pith:2019:" + "ß" * 13, "pith:" + "ß" * 8])
+def test_a_number_written_in_other_digits_or_letters_is_not_a_pith_number(text: str) -> None:
+    """``isdigit`` is true for superscripts (``int`` then raised a traceback in every
+    command and renderer); ``upper`` turns "ß" into "SS", a base32 ID."""
+    with pytest.raises(PithNumberError, match="pith"):
+        parse_pith_number(text)
+
+
+def test_a_run_of_nul_bytes_is_not_wide_text() -> None:
+    """Zeros on both sides of every byte are NULs, not UTF-16: BibTeX reads past them,
+    and so must we (read as UTF-16 the file had no entries and passed check)."""
+    data = b"\x00" * 2000 + SAMPLE_ENTRY.encode()
+    bib = parse(data, "refs.bib")
+    assert bib.encoding == "utf-8" and [e.key for e in bib.entries] == ["k"]
+    assert bib.to_bytes() == data
+
+
+def test_json_output_escapes_what_a_terminal_acts_on() -> None:
+    value = {"title": "Invoice \u202egpj.exe\u2066 \u200f\x9b2J é"}
+    text = json_text(value)
+    assert json.loads(text) == value  # the same data to any JSON reader
+    assert not any(c in text for c in "\u202e\u2066\u200f\x9b") and "é" in text
+
+
+def test_check_quotes_a_huge_pith_or_status_by_its_start(tmp_path: Path) -> None:
+    bib = tmp_path / "refs.bib"
+    bib.write_text(SAMPLE_ENTRY)
+    mirror = ["--offline", "--mirror", str(SAMPLE_MIRROR)]
+    assert run_cli("annotate", *mirror, str(bib), cache=tmp_path / "c").returncode == 0
+    text, statuses = re.subn(r"pith_status\s*=\s*\{verified\}",
+                             "pith_status = {" + "x" * 10**6 + "}", bib.read_text())
+    text, numbers = re.subn(r"pith\s*=\s*\{", "pith = {" + " " * 10**6, text)
+    assert statuses == numbers == 1
+    bib.write_text(text)
+    done = run_cli("check", str(bib), cache=tmp_path / "c")
+    assert done.returncode == 1
+    assert max(len(line) for line in done.stdout.splitlines()) < 3000
+
+
+def test_the_pandoc_filter_reads_an_empty_code_node_as_no_text() -> None:
+    number = "pith:2019:XVZTWFOKD3YIMLE2C4J7IGSDYA"
+
+    def meta(text: str) -> dict[str, Any]:
+        return {"t": "MetaInlines", "c": [{"t": "Str", "c": text}]}
+
+    doc = {"pandoc-api-version": [1, 23], "meta": {"references": {"t": "MetaList", "c": [
+        {"t": "MetaMap", "c": {"id": {"t": "MetaInlines", "c": [{"t": "Code", "c": []}]},
+                               "custom": {"t": "MetaMap", "c": {
+                                   "pith": meta(number), "pith_status": meta("verified")}}}}]}},
+        "blocks": [{"t": "Div", "c": [["refs", [], []], []]}]}
+    done = subprocess.run([sys.executable, "-m", "pith_bib.pandoc_filter"],
+                          input=json.dumps(doc).encode(), capture_output=True, timeout=60,
+                          check=False)
+    assert done.returncode == 0 and b"Traceback" not in done.stderr
+    assert json.loads(done.stdout) == doc  # nothing to link: the document as it came
+
+
+def test_the_pandoc_filter_leaves_an_ast_it_cannot_handle_as_it_was(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Nesting that fits json's limit on the way in but not with our link added (or any
+    shape the filter did not expect): the document is rendered as citeproc made it."""
+    from pith_bib import pandoc_filter
+
+    def too_deep(doc: Any, folder: Path) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    data = b'{"pandoc-api-version":[1,23],"meta":{},"blocks":[]}'
+    monkeypatch.setattr(pandoc_filter, "filter_document", too_deep)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    out = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(out))
+    assert pandoc_filter.main([]) == 0
+    assert out.getvalue() == data
+    assert "left the document as it was" in capsys.readouterr().err

@@ -10,17 +10,17 @@ from __future__ import annotations
 import threading
 import time
 
-from pith_bib.mirrors import _Watch, _Watchdog
+from pith_bib.http_deadline import Watch, Watchdog
 
 
 def _fired_in_order(seconds: list[float]) -> list[int]:
     """The indexes of the watches, in the order the watchdog fired them."""
-    dog = _Watchdog()
+    dog = Watchdog()
     order: list[int] = []
     done = threading.Event()
     lock = threading.Lock()
 
-    class Recorded(_Watch):
+    class Recorded(Watch):
         def __init__(self, index: int, delay: float) -> None:
             super().__init__(delay)
             self.index = index
@@ -44,8 +44,8 @@ def test_watches_added_with_later_deadlines_all_fire_in_order() -> None:
 
 def test_a_watch_added_with_an_earlier_deadline_does_not_wait_for_the_later_one() -> None:
     """The thread sleeps towards a deadline a minute away when a near one arrives."""
-    dog = _Watchdog()
-    late, early = _Watch(60.0), _Watch(0.05)
+    dog = Watchdog()
+    late, early = Watch(60.0), Watch(0.05)
     fired = threading.Event()
     original = early.fire
 

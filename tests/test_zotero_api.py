@@ -244,3 +244,24 @@ def test_local_api_reads_without_a_key_and_never_writes(fake: FakeZotero) -> Non
     assert fake.requests() == []
     default = ZoteroClient.local_api()
     assert default.base_url == "http://localhost:23119/api"
+
+
+@pytest.mark.parametrize("declared", ["5", "100000"])
+def test_a_wrong_total_results_neither_hides_items_nor_pages_forever(
+        fake: FakeZotero, declared: str) -> None:
+    """Full pages are followed whatever the header says, short ones end the read; a
+    header the pages contradict marks the read inconsistent (no incremental state)."""
+    fill(fake, 250)
+    real_get = fake.handle_get
+
+    def lying(parts: list[str], query: dict[str, list[str]]) -> Any:
+        status, headers, payload = real_get(parts, query)
+        if "Total-Results" in headers:
+            headers["Total-Results"] = declared
+        return status, headers, payload
+
+    fake.handle_get = lying  # type: ignore[method-assign]
+    result = client(fake).read_items()
+    assert [o["key"] for o in result.items] == [key(n) for n in range(250)]
+    assert len(fake.requests("GET")) == 3
+    assert not result.consistent
