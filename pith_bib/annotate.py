@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .ambiguity import ambiguities
 from .atomic import check_writable, write_atomic
 from .canonical import parse_pith_number
 from .documents import BIBTEX, Document, DocumentEntry, load_document
@@ -305,10 +306,14 @@ def plan(path: Path, data: bytes, resolver: Resolver, fields: FieldNames,
     if doc.problems:
         return _malformed(result, doc)
     locks = LockContext.of(old_lock, resolver.trust)
+    ambiguous = ambiguities(doc.entries, fields)
     prepared = []
     for entry in doc.entries:
         ids = extract(entry.source)
         query, problem = query_for(entry, ids, fields)
+        if (reason := ambiguous.get(id(entry))) is not None:  # refused: a conflict
+            ids.conflicts.insert(0, reason)
+            query, problem = None, reason
         prepared.append((entry, ids, query, problem))
     resolutions = iter(resolver.resolve_many(
         [q for _, _, q, _ in prepared if q is not None], locks.aliases, progress))

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from .collector import paused_collector
 from .errors import BibDecodeError, BibEditError
+from .terminal import shortened
 
 # Possessive quantifiers (3.11+) keep failed matches linear; on 3.10 a
 # single-character repeat gives the same guarantee, a little slower.
@@ -719,7 +720,13 @@ class BibFile:
             raise _Malformed(pos, "@string must define exactly one macro")
         self._check_no_entry_swallowed(pos, end)
         macro = fields[0]
-        self.macros[macro.name.lower()] = value_text(macro.raw, self.macros)
+        name, value = macro.name.lower(), value_text(macro.raw, self.macros)
+        if self.macros.get(name, value) != value:
+            # BibTeX and biber expand the definition in force at each entry; entries here
+            # read the file's last one. One definition keeps every reader on one value.
+            raise _Malformed(pos, f"the macro {shortened(macro.name, 80)!r} is defined "
+                                  "again with another value; keep one definition")
+        self.macros[name] = value
         return end
 
     def _scan_preamble(self, pos: int, closer: str) -> int:

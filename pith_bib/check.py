@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .ambiguity import ambiguities
 from .documents import DocumentEntry, load_document
 from .entry_query import FieldNames, query_for
 from .errors import PithBibError
@@ -227,8 +228,12 @@ class _Check:
             fetch_missing: Callable[[str], dict | None] | None) -> CheckResult:
         doc = load_document(data, self.label, self.fields)
         self.findings = [Finding(self.label, p.line, p.key, p.message) for p in doc.problems]
+        ambiguous = ambiguities(doc.entries, self.fields)
         rows = []
         for entry in doc.entries:
+            if (reason := ambiguous.get(id(entry))) is not None:
+                self._add(entry, reason)  # judged as no renderer reads it: a finding
+                continue
             ids = extract(entry.source)
             query, problem = query_for(entry, ids, self.fields)
             if query is not None or problem is not None:

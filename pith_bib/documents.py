@@ -66,6 +66,10 @@ class DocumentEntry(Protocol):
     def claims(self, ids: Identifiers, query: Query | None) -> Claims:
         """What the entry says about its paper, for the policy."""
 
+    def field_names(self) -> tuple[str, ...]:
+        """Its fields' names, lower case, in order, a repeated one repeated (see
+        :mod:`pith_bib.ambiguity`); empty for formats that cannot repeat or inherit."""
+
 
 class Document(Protocol):
     """A parsed file: entries, parse problems, and an editor for our fields only."""
@@ -124,6 +128,9 @@ class BibEntry:
 
     def claims(self, ids: Identifiers, query: Query | None) -> Claims:
         return claims_for(self.entry, ids, query)
+
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name.lower() for f in self.entry.field_list)
 
 
 class BibDocument:
@@ -398,6 +405,9 @@ class CslEntry:
         pith_id = query.value if query is not None and query.kind == "pith" else None
         return Claims(pith_id=pith_id, arxiv_id=ids.arxiv_id, arxiv_version=ids.arxiv_version,
                       doi=ids.doi, title=self.title, author_names=self.authors or None)
+
+    def field_names(self) -> tuple[str, ...]:
+        return ()  # a JSON object with a key twice is refused when read; nothing inherits
 
 
 class CslDocument:

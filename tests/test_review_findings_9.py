@@ -1,0 +1,128 @@
+"""Ninth review: what a pull request can show pith-bib that a renderer does not read.
+
+Its findings, fixed: a field written twice (BibTeX reads the first, biber the
+last), an ``@string`` redefined after the entries that use it, fields inherited
+through ``crossref``/``xdata``, and renamed pith fields beside the ``pith`` /
+``pith_status`` that every renderer prints: ``check`` passed each of them while
+the rendered bibliography showed another paper. Each is now a finding in
+``check`` and a ``conflict`` in annotate, which writes nothing into the entry.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pith_bib.bibfile import parse
+from tests.cli_support import SAMPLE_MIRROR, run_cli
+
+JIA = ("@article{jia2018exploring,\n  title = {Exploring Hidden Dimensions in Parallelizing "
+       "Convolutional Neural Networks},\n  author = {Jia, Zhihao and Lin, Sina and Qi, "
+       "Charles R. and Aiken, Alex},\n  eprint = {1802.04924},\n  archivePrefix = {arXiv}\n}\n")
+YING_NUMBER = "pith:2018:AH5S4WE2T4KISLKPOBTLFWQMX3"  # another paper of the sample mirror
+
+
+def _annotated(tmp_path: Path, extra: str = "", config: str | None = None) -> Path:
+    """The sample entry annotated (check passes), then ``extra`` appended, as a PR would."""
+    bib = tmp_path / "refs.bib"
+    bib.write_text(JIA)
+    done = run_cli("annotate", "--offline", "--mirror", str(SAMPLE_MIRROR), str(bib),
+                   cache=tmp_path / "cache")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert run_cli("check", str(bib), cache=tmp_path / "cache").returncode == 0
+    bib.write_text(bib.read_text() + extra)
+    if config is not None:
+        (tmp_path / ".pith-bib.toml").write_text(config)
+    return bib
+
+
+def _check(bib: Path, tmp_path: Path) -> tuple[int, str]:
+    """check as the maintainer's hook runs it, and as pre-commit.ci does (no cache)."""
+    warm = run_cli("check", str(bib), cache=tmp_path / "cache")
+    cold = run_cli("check", str(bib), cache=tmp_path / "no-cache")
+    assert (warm.returncode, warm.stdout) == (cold.returncode, cold.stdout)
+    return warm.returncode, warm.stdout
+
+
+def test_a_field_written_twice_is_a_finding(tmp_path: Path) -> None:
+    bib = _annotated(tmp_path)
+    text = bib.read_text()
+    bib.write_text(text.replace("archivePrefix = {arXiv}",
+                                f"archivePrefix = {{arXiv}},\n  PITH = {{{YING_NUMBER}}}", 1))
+    code, out = _check(bib, tmp_path)
+    assert code == 1 and "'pith' is written more than once" in out
+
+
+def test_a_field_outside_the_judged_ones_may_repeat(tmp_path: Path) -> None:
+    bib = _annotated(tmp_path)
+    bib.write_text(bib.read_text().replace("archivePrefix = {arXiv}",
+                                           "archivePrefix = {arXiv},\n  keywords = {a},\n"
+                                           "  keywords = {b}", 1))
+    assert _check(bib, tmp_path)[0] == 0
+
+
+def test_a_macro_redefined_with_another_value_is_malformed() -> None:
+    data = ('@string{ttl = "First Paper"}\n@article{a, title = ttl, eprint = {1802.04924}}\n'
+            '@string{ttl = "Second Paper"}\n@string{same = "x"}\n@string{same = "x"}\n')
+    bib = parse(data.encode(), "refs.bib")
+    assert [p.line for p in bib.problems] == [3]
+    assert "'ttl' is defined again with another value" in bib.problems[0].message
+    assert bib.entries[0].get("title") == "First Paper"  # the definition in force there
+
+
+@pytest.mark.parametrize(("extra", "inherited"), [
+    # a numbered entry that takes its title and authors from another paper's entry
+    (f"@article{{child, pith = {{{YING_NUMBER}}}, pith_status = {{verified}},\n"
+     "  eprint = {1811.06992}, crossref = {jia2018exploring}}\n",
+     "archiveprefix, author, title"),
+    # an entry without a number of its own that takes the parent's number
+    ("@book{book, title = {Deep Learning}, crossref = {jia2018exploring}}\n",
+     "archiveprefix, author, eprint, pith"),
+    ("@xdata{pithdata, pith = {" + YING_NUMBER + "}, pith_status = {verified}}\n"
+     "@misc{viaxdata, title = {Unknown}, eprint = {2101.99999}, xdata = {pithdata}}\n",
+     "pith, pith_status"),
+])
+def test_fields_inherited_through_crossref_or_xdata_are_findings(
+        tmp_path: Path, extra: str, inherited: str) -> None:
+    bib = _annotated(tmp_path, "\n" + extra)
+    code, out = _check(bib, tmp_path)
+    assert code == 1 and f"it would inherit {inherited} through" in out
+
+
+def test_an_unnumbered_entry_may_inherit_its_proceedings(tmp_path: Path) -> None:
+    """As DBLP exports conference papers: the parent's URL and title are the
+    proceedings', and nothing claims a number."""
+    bib = _annotated(tmp_path, "\n@proceedings{conf, title = {Proceedings}, "
+                               "publisher = {ACM}, url = {https://example.org/p}}\n"
+                               "@inproceedings{paper, title = {A Paper}, author = {Doe, Jane},"
+                               " crossref = {conf}}\n")
+    assert _check(bib, tmp_path)[0] == 0
+
+
+def test_renamed_fields_cannot_hide_the_ones_renderers_print(tmp_path: Path) -> None:
+    bib = _annotated(tmp_path, config='field = "pithid"\nstatus_field = "pithstate"\n')
+    code, out = _check(bib, tmp_path)
+    assert code == 1
+    assert "it has a 'pith' field, which renderers print, but pith-bib is configured to " \
+           "judge 'pithid'" in out
+
+
+def test_annotate_writes_nothing_into_an_ambiguous_entry(tmp_path: Path) -> None:
+    bib = tmp_path / "refs.bib"
+    text = JIA.replace("archivePrefix = {arXiv}",
+                       "archivePrefix = {arXiv},\n  title = {A Completely Different Paper}")
+    bib.write_text(text)
+    done = run_cli("annotate", "--offline", "--mirror", str(SAMPLE_MIRROR), str(bib),
+                   cache=tmp_path / "cache")
+    assert done.returncode == 1
+    assert "conflict: the field 'title' is written more than once" in done.stdout
+    assert bib.read_text() == text
+
+
+def test_the_check_hook_shows_its_output_even_when_it_passes() -> None:
+    """pre-commit hides a passing hook's output: a check turned down by a pull request
+    would pass unseen."""
+    hooks = (Path(__file__).parents[1] / ".pre-commit-hooks.yaml").read_text()
+    check_hook = hooks.split("- id: pith-bib-check", 1)[1].split("- id:", 1)[0]
+    assert "\n  verbose: true\n" in check_hook
