@@ -9,8 +9,7 @@ paper and the reader another, and ``check`` would pass it:
   copy it in, pith-bib reads only the entry's own fields. The pith fields are
   never to be inherited; an entry that has a number (of its own or inherited)
   must not inherit its title, authors or identifiers either. An entry without a
-  number may inherit anything (a paper's proceedings, as DBLP exports them).
-
+  number may inherit anything (a paper's proceedings, as DBLP exports them);
 - a ``pith`` or ``pith_status`` field while pith-bib is configured to own fields
   of other names: the renderers (the pybtex styles, the pandoc filter, the
   biblatex snippet) print ``pith``/``pith_status``, which would go unjudged.
@@ -20,7 +19,6 @@ Such an entry is refused (``conflict``) with the reason, never guessed at.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -31,72 +29,81 @@ if TYPE_CHECKING:
     from .documents import DocumentEntry
     from .entry_query import FieldNames
 
-INHERITING_FIELDS = ("crossref", "xdata")
+CROSSREF, XDATA = "crossref", "xdata"  # the fields through which an entry inherits
+RENDERED_FIELDS = ("pith", "pith_status")  # what every renderer prints
 MAX_PARENTS = 16  # xdata lists several entries; a hostile one lists thousands
 
 
+class _Judged:
+    """The names that matter for one run's field names."""
+
+    def __init__(self, fields: FieldNames) -> None:
+        self.configured = (fields.pith.lower(), fields.status.lower())
+        self.ours = frozenset({*self.configured, *RENDERED_FIELDS})
+        self.all = self.ours | {"title", "author"} | FIELDS_READ
+        self.renamed = self.configured != RENDERED_FIELDS
+
+
 def ambiguities(entries: Sequence[DocumentEntry], fields: FieldNames) -> dict[int, str]:
-    """``id(entry)`` → why its fields cannot be judged as a renderer will read them."""
-    ours = frozenset({fields.pith.lower(), fields.status.lower(), "pith", "pith_status"})
-    judged = ours | {"title", "author"} | FIELDS_READ
-    names = {id(entry): entry.field_names() for entry in entries}
-    by_key: dict[str, DocumentEntry] = {}
-    for entry in entries:
-        if names[id(entry)]:
-            by_key.setdefault(entry.key.lower(), entry)
+    """``id(entry)`` → why its fields cannot be judged as a renderer will read them.
+
+    Linear, and cheap for the usual entry: one length comparison for repeated
+    fields, two lookups for inheritance; names are listed only where needed.
+    """
+    judged = _Judged(fields)
+    by_key: dict[str, DocumentEntry] | None = None
     found: dict[int, str] = {}
     for entry in entries:
-        own = names[id(entry)]
-        if not own:
-            continue
-        reason = _repeated(own, judged) or _shadowed(own, fields) or \
-            _inherited(entry, own, by_key, names, ours, judged)
+        repeated = entry.repeated_fields()
+        reason = _repeated(repeated, judged) if repeated else None
+        if reason is None and judged.renamed:
+            reason = _shadowed(entry, judged)
+        if reason is None and (entry.get(CROSSREF) is not None or
+                               entry.get(XDATA) is not None):
+            if by_key is None:
+                by_key = {}
+                for other in entries:
+                    by_key.setdefault(other.key.lower(), other)
+            reason = _inherited(entry, by_key, judged)
         if reason is not None:
             found[id(entry)] = reason
     return found
 
 
-def _repeated(own: tuple[str, ...], judged: frozenset[str]) -> str | None:
-    twice = sorted(name for name, count in Counter(own).items() if count > 1 and name in judged)
+def _repeated(repeated: tuple[str, ...], judged: _Judged) -> str | None:
+    twice = sorted(name for name in repeated if name in judged.all)
     if not twice:
         return None
     return (f"the field {twice[0]!r} is written more than once (BibTeX reads the first, "
             "biber the last): keep one")
 
 
-RENDERED_FIELDS = ("pith", "pith_status")  # what every renderer prints
-
-
-def _shadowed(own: tuple[str, ...], fields: FieldNames) -> str | None:
-    configured = (fields.pith.lower(), fields.status.lower())
-    for rendered, ours in zip(RENDERED_FIELDS, configured, strict=True):
-        if rendered != ours and rendered in own and rendered not in configured:
+def _shadowed(entry: DocumentEntry, judged: _Judged) -> str | None:
+    for rendered, ours in zip(RENDERED_FIELDS, judged.configured, strict=True):
+        if rendered != ours and rendered not in judged.configured and \
+                entry.get(rendered) is not None:
             return (f"it has a {rendered!r} field, which renderers print, but pith-bib is "
                     f"configured to judge {ours!r}: remove it or use the default names")
     return None
 
 
-def _inherited(entry: DocumentEntry, own: tuple[str, ...], by_key: dict[str, DocumentEntry],
-               names: dict[int, tuple[str, ...]], ours: frozenset[str],
-               judged: frozenset[str]) -> str | None:
-    parents = [(field, key.strip()) for field in INHERITING_FIELDS
+def _inherited(entry: DocumentEntry, by_key: dict[str, DocumentEntry],
+               judged: _Judged) -> str | None:
+    parents = [(field, key.strip()) for field in (CROSSREF, XDATA)
                for key in (entry.get(field) or "").split(",")[:MAX_PARENTS] if key.strip()]
-    if not parents:
-        return None
-    present = set(own)
-    numbered = bool(present & ours)
-    gained: dict[str, str] = {}  # field → the entry it would come from
+    present = set(entry.field_names())
+    gained: dict[str, str] = {}  # field → where it would come from
     for field, key in parents:
         parent = by_key.get(key.lower())
         if parent is None or parent is entry:
             continue
-        for name in names[id(parent)]:
-            if name in judged and name not in present:
+        for name in parent.field_names():
+            if name in judged.all and name not in present:
                 gained.setdefault(name, f"{field} {key}")
-    numbered = numbered or bool(gained.keys() & ours)
-    shown = sorted(gained) if numbered else sorted(gained.keys() & ours)
+    numbered = bool((present | gained.keys()) & judged.ours)
+    shown = sorted(gained) if numbered else sorted(gained.keys() & judged.ours)
     if not shown:
         return None
-    source = gained[shown[0]]
-    return (f"it would inherit {', '.join(shown[:4])} through {shortened(source, 80)}, "
-            "which pith-bib does not judge: write them into this entry")
+    return (f"it would inherit {', '.join(shown[:4])} through "
+            f"{shortened(gained[shown[0]], 80)}, which pith-bib does not judge: write them "
+            "into this entry")

@@ -67,8 +67,11 @@ class DocumentEntry(Protocol):
         """What the entry says about its paper, for the policy."""
 
     def field_names(self) -> tuple[str, ...]:
-        """Its fields' names, lower case, in order, a repeated one repeated (see
-        :mod:`pith_bib.ambiguity`); empty for formats that cannot repeat or inherit."""
+        """Its fields' names, lower case, in order (see :mod:`pith_bib.ambiguity`); empty
+        for formats that cannot repeat or inherit fields."""
+
+    def repeated_fields(self) -> tuple[str, ...]:
+        """Lower-case names of fields written more than once."""
 
 
 class Document(Protocol):
@@ -131,6 +134,9 @@ class BibEntry:
 
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.name.lower() for f in self.entry.field_list)
+
+    def repeated_fields(self) -> tuple[str, ...]:
+        return self.entry.repeated_names()
 
 
 class BibDocument:
@@ -407,7 +413,10 @@ class CslEntry:
                       doi=ids.doi, title=self.title, author_names=self.authors or None)
 
     def field_names(self) -> tuple[str, ...]:
-        return ()  # a JSON object with a key twice is refused when read; nothing inherits
+        return ()  # nothing inherits in CSL-JSON
+
+    def repeated_fields(self) -> tuple[str, ...]:
+        return ()  # a JSON object with a key twice is refused when read
 
 
 class CslDocument:
