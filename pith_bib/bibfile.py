@@ -272,28 +272,29 @@ _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"),
          (b"\xfe\xff", "utf-16-be"))
 
 
-def _wide_codec(data: bytes) -> str | None:
+def _zero_heavy(sample: bytes) -> bool:
+    """A quarter or more zero bytes: no bibliography's own text, a stray NUL aside."""
+    return len(sample) >= 8 and sample.count(0) * 4 >= len(sample)
+
+
+def _wide_codec(sample: bytes) -> str | None:
     """UTF-16 or UTF-32 without a byte-order mark (JabRef reads and writes such files).
 
-    Told by its zero bytes: a bibliography's own text has none (a stray one, or
-    a run of them, is kept as it is), while mostly-ASCII wide text has one beside
-    every letter, on the side its byte order puts the high byte, and never on
-    the other: zeros on both sides are NULs, not wide text.
+    Told by where the zero bytes are: mostly-ASCII wide text has one beside every
+    letter, on the side its byte order puts the high byte, and few on the other
+    (CJK text has some there: U+3000, U+4E00); zeros on both sides are NULs. None
+    when the sample does not say which: :func:`decode_bib` then refuses it.
     """
-    sample = data[:4096]
-    if len(sample) < 8 or sample.count(0) * 4 < len(sample):
-        return None
-    quarter = len(sample) / 4
-    high, none = 0.9 * quarter, 0.05 * quarter
     zeros = [sample[i::4].count(0) for i in range(4)]  # by position within 4 bytes
-    if zeros[2] > high and zeros[3] > high and zeros[0] < none:
+    quarter = len(sample) / 4
+    if zeros[2] > 0.9 * quarter and zeros[3] > 0.9 * quarter and zeros[0] < zeros[2] / 2:
         return "utf-32-le"
-    if zeros[0] > high and zeros[1] > high and zeros[3] < none:
+    if zeros[0] > 0.9 * quarter and zeros[1] > 0.9 * quarter and zeros[3] < zeros[1] / 2:
         return "utf-32-be"
     even, odd = zeros[0] + zeros[2], zeros[1] + zeros[3]
-    if odd > quarter and even < 2 * none:  # over half the high bytes zero, no low byte
+    if odd > quarter and even < odd / 2:  # over half the high bytes zero, fewer low ones
         return "utf-16-le"
-    if even > quarter and odd < 2 * none:
+    if even > quarter and odd < even / 2:
         return "utf-16-be"
     return None
 
@@ -310,15 +311,17 @@ def decode_bib(data: bytes, path: str | None = None) -> tuple[str, str, bytes]:
                     f"starts with a {codec} byte-order mark but is not {codec} "
                     f"(byte {exc.start + len(bom)})", path) from None
             return text, codec, bom
-    wide = _wide_codec(data)
-    if wide is not None:
+    sample = data[:4096]
+    if _zero_heavy(sample):  # never read on as text full of NULs: 0 entries would pass check
+        wide = _wide_codec(sample)
         try:
-            text = data.decode(wide)
+            text = data.decode(wide) if wide is not None else None
         except UnicodeDecodeError:
             text = None
-        if text is None or "\x00" in text or text.encode(wide) != data:
-            raise BibDecodeError(f"looks like {wide} text without a byte-order mark (zero "
-                                 f"bytes between the letters) but is not {wide}", path)
+        if wide is None or text is None or "\x00" in text or text.encode(wide) != data:
+            raise BibDecodeError("is full of zero bytes: not a text encoding that can be told "
+                                 "apart (UTF-16 or UTF-32 without a byte-order mark, or "
+                                 "binary); save it as UTF-8", path)
         return text, wide, b""
     try:
         return data.decode("utf-8"), "utf-8", b""

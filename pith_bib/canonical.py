@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import PithNumberError
-from .strict_json import ascii_int
 from .terminal import quoted
 
 PITH_ID_LENGTH = 26
@@ -126,7 +125,7 @@ def parse_pith_number(text: str) -> PithNumber:
         body = text[5:]
         head, sep, rest = body.partition(":")
         if sep:
-            if len(head) != 4 or ascii_int(head) is None:
+            if len(head) != 4 or not (head.isascii() and head.isdigit()):
                 raise PithNumberError(f"{quoted(raw, 80)}: the year in pith:YEAR:ID must be "
                                       "four digits")
             year = int(head)  # four ASCII digits

@@ -367,6 +367,7 @@ class ZoteroClient:
         start = 0
         pages = 0
         declared: int | None = None  # the first page's Total-Results
+        seen: set[Any] = set()  # the keys read so far
         while True:  # bounded by max_items: every page's objects count towards it
             response = self._request("GET", self._items_path(), {**params, "start": start})
             self._expect(response, 200, "items")
@@ -382,6 +383,11 @@ class ZoteroClient:
             elif version != result.library_version:
                 result.consistent = False
             pages += 1
+            keys = {obj.get("key") for obj in page if isinstance(obj, dict)}
+            if keys & seen:  # a server that ignores ``start`` would be read until max_items
+                raise ZoteroError("the Zotero API sent items it had already sent on an "
+                                  "earlier page; it does not page as documented")
+            seen |= keys
             self._take(page, result)
             if len(result.items) + result.skipped > self.max_items:
                 raise ZoteroError(f"the library has more than {self.max_items} items; "

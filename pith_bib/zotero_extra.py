@@ -230,6 +230,24 @@ def set_pith(extra: str, number: str, status: str, names: ExtraNames | None = No
     return ExtraEdit(new, changed=new != extra)
 
 
+def set_status(extra: str, status: str, names: ExtraNames | None = None) -> ExtraEdit:
+    """Extra with its ``tex.<status>`` lines saying ``status``; nothing added, all else kept.
+
+    For an item the policy refused: its number stays, but a status that renderers
+    print (``verified``) must not (see :func:`pith_bib.policy.shown_status`).
+    """
+    names = names or ExtraNames()
+    _check_status(status)
+    extra = extra or ""
+    lines = split_lines(extra)
+    for index, line in enumerate(lines):
+        tex = parse_tex(line.text)
+        if tex is not None and tex.name == names.status.lower() and tex.value != status:
+            lines[index] = _with_value(line, tex, status)
+    new = join_lines(lines)
+    return ExtraEdit(new, changed=new != extra)
+
+
 def _names_same(value: str, number: str) -> bool:
     try:
         return parse_pith_number(value).matches(number)

@@ -48,6 +48,7 @@ class ItemOutcome:
     evidence: dict[str, Any] = field(default_factory=dict)  # pith number → lock evidence
     refused: dict[str, str] = field(default_factory=dict)  # query key → reason
     not_found: dict[str, str] = field(default_factory=dict)  # query key → "not-found"
+    restate: bool = False  # refused while its status said verified: the status is rewritten
 
     @property
     def is_problem(self) -> bool:
@@ -58,7 +59,7 @@ class ItemOutcome:
         if self.status.is_ok and self.pith_number is not None:
             return Judgement(self.status.value, self.pith_number, "; ".join(self.reasons))
         return Judgement(self.status.value, None, "; ".join(self.reasons),
-                         transient=self.status is Status.UNAVAILABLE)
+                         transient=self.status is Status.UNAVAILABLE, restate=self.restate)
 
 
 class ItemSource:
@@ -140,6 +141,7 @@ def decide_item(item: ZoteroItem, query: Query | None, problem: str | None,
         outcome.status = Status.CONFLICT  # two different tex.pith lines in one item
     if not found.status.is_ok:
         outcome.pith_number = item.pith  # a refused or failed item keeps what it has
+        outcome.restate = fields.status in decision.writes  # annotate's rule, not a copy
     return outcome
 
 

@@ -30,7 +30,7 @@ from .atomic import write_atomic
 from .errors import JsonFormatError, PithBibError
 from .strict_json import load_json
 from .zotero_api import ReadResult, WriteOutcome, ZoteroClient
-from .zotero_extra import ExtraEdit, ExtraNames, set_pith, split_lines, visible
+from .zotero_extra import ExtraEdit, ExtraNames, set_pith, set_status, split_lines, visible
 from .zotero_items import ZoteroItem, from_json
 
 STATE_FORMAT = 1
@@ -45,6 +45,7 @@ class Judgement:
     pith_number: str | None = None
     message: str = ""
     transient: bool = False  # could not decide now (offline...): look again next run
+    restate: bool = False  # refused: the item's status lines are to say ``status`` (no number)
 
 
 Judge = Callable[[ZoteroItem], Judgement]
@@ -102,11 +103,13 @@ def plan_item(item: ZoteroItem, judgement: Judgement, names: ExtraNames) -> _Pla
                         message=visible(judgement.message, 500),
                         pith_number=judgement.pith_number or item.pith)
     plan = _Plan(item, judgement, report)
-    if judgement.pith_number is None:
+    if judgement.pith_number is None and not judgement.restate:
         report.action = "kept" if item.pith else "none"
         return plan
     try:
-        edit = set_pith(item.extra, judgement.pith_number, judgement.status, names)
+        edit = set_pith(item.extra, judgement.pith_number, judgement.status, names) \
+            if judgement.pith_number is not None else \
+            set_status(item.extra, judgement.status, names)
     except PithBibError as exc:
         edit = ExtraEdit(item.extra, changed=False, conflict=str(exc))
     if edit.conflict:

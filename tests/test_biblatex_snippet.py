@@ -35,7 +35,8 @@ def test_latex_command_prints_the_snippet(capsys: pytest.CaptureFixture[str]) ->
     assert "\\step[fieldset=userb, origfieldval]" in sourcemap.group(0)
     # ... and only they reach usera/userb: the entry's own are removed, copies overwrite
     assert "\\step[fieldset=usera, null]" in sourcemap.group(0)
-    assert sourcemap.group(0).count("\\map[overwrite]{") == 3
+    assert sourcemap.group(0).count("\\map[overwrite]{") == 4
+    assert "\\DeclareDataInheritance{*}{*}{\\noinherit{usera}\\noinherit{userb}}" in out
     # ... the number prints only for the two verified statuses ...
     assert "\\iffieldequalstr{userb}{verified}" in out
     assert "\\iffieldequalstr{userb}{record-verified}" in out
@@ -79,6 +80,12 @@ FORGED = """
   usera = {pith:2019:EEEEEEEEEEEEEEEEEEEEEEEEEE}}
 @misc{statusonly, title = {A status without a number}, year = {2019},
   pith_status = {verified}, usera = {pith:2019:KKKKKKKKKKKKKKKKKKKKKKKKKK}}
+@proceedings{parent, title = {Parent Proceedings}, year = {2019},
+  pith = {pith:2019:MMMMMMMMMMMMMMMMMMMMMMMMMM}, pith_status = {verified}}
+@inproceedings{child, title = {A child of the verified parent}, crossref = {parent},
+  pith = {pith:2019:NNNNNNNNNNNNNNNNNNNNNNNNNN}}
+@xdata{shared, pith = {pith:2019:OOOOOOOOOOOOOOOOOOOOOOOOOO}, pith_status = {verified}}
+@misc{sharing, title = {Takes its number from xdata}, year = {2019}, xdata = {shared}}
 """
 
 DOCUMENT = r"""\documentclass{article}
@@ -116,4 +123,5 @@ def test_compiled_pdf_shows_verified_numbers_only(tmp_path: Path) -> None:
     assert "QQQQQQQQ" not in text and "RRRRRRRR" not in text
     # the entry's own usera/userb never print (seventh review)
     assert "pith:2019:DDDDDDDDDDDDDDDDDDDDDDDDDD" in text
-    assert not any(f"{c * 8}" in text for c in "CEHK")
+    assert not any(f"{c * 8}" in text for c in "CEHKNO")  # nor inherited (crossref, xdata)
+    assert "pith:2019:MMMMMMMMMMMMMMMMMMMMMMMMMM" in text  # the parent's own prints

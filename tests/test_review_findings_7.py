@@ -223,7 +223,7 @@ def test_wide_text_is_read_and_written_in_its_encoding_with_or_without_a_mark(
 
 
 def test_wide_text_that_is_not_valid_in_its_encoding_is_refused() -> None:
-    with pytest.raises(BibDecodeError, match="without a byte-order mark"):
+    with pytest.raises(BibDecodeError, match="full of zero bytes"):
         parse(b"\x00a\x00b\x00c\x00d\x00", "refs.bib")  # UTF-16 of odd length
 
 
@@ -316,7 +316,8 @@ def test_a_verdict_under_an_older_binding_is_stored_again_after_one_verification
 
 # -- eighth review: hostile values in numbers, encodings, output and renderers -------------
 @pytest.mark.parametrize("text", ["pith:²⁰¹⁹:" + "A" * 26, "pith:٢٠١٩:" + "A" * 26,
-                                  "pith:2019:" + "ß" * 13, "pith:" + "ß" * 8])
+                                  "pith:2019:" + "ß" * 13, "pith:" + "ß" * 8,
+                                  "pith: 201:" + "A" * 26, "pith:201 :" + "A" * 26])
 def test_a_number_written_in_other_digits_or_letters_is_not_a_pith_number(text: str) -> None:
     """``isdigit`` is true for superscripts (``int`` then raised a traceback in every
     command and renderer); ``upper`` turns "ß" into "SS", a base32 ID."""
@@ -324,13 +325,23 @@ def test_a_number_written_in_other_digits_or_letters_is_not_a_pith_number(text: 
         parse_pith_number(text)
 
 
-def test_a_run_of_nul_bytes_is_not_wide_text() -> None:
-    """Zeros on both sides of every byte are NULs, not UTF-16: BibTeX reads past them,
-    and so must we (read as UTF-16 the file had no entries and passed check)."""
-    data = b"\x00" * 2000 + SAMPLE_ENTRY.encode()
-    bib = parse(data, "refs.bib")
-    assert bib.encoding == "utf-8" and [e.key for e in bib.entries] == ["k"]
-    assert bib.to_bytes() == data
+def test_a_run_of_nul_bytes_is_refused_not_read_as_no_entries() -> None:
+    """Zeros on both sides of every byte are NULs, not UTF-16. Read as UTF-16 the file
+    had no entries and passed check; read on past them, a file of zero bytes could
+    hide anything: it is refused, loudly. A stray NUL is kept as it is."""
+    with pytest.raises(BibDecodeError, match="full of zero bytes"):
+        parse(b"\x00" * 2000 + SAMPLE_ENTRY.encode(), "refs.bib")
+    stray = SAMPLE_ENTRY.encode().replace(b"eprint", b"\x00eprint")
+    assert [e.key for e in parse(stray, "refs.bib").entries] == ["k"]
+
+
+def test_cjk_wide_text_without_a_mark_is_read() -> None:
+    """CJK text puts zero bytes on the low side too (U+3000, U+4E00): still UTF-16."""
+    text = ("@article{k,\n  title = {一　一　一　一　一　一　一　一},\n"
+            "  eprint = {1802.04924}\n}\n") * 40
+    for codec in ("utf-16-le", "utf-32-le"):
+        bib = parse(text.encode(codec), "refs.bib")
+        assert bib.encoding == codec and len(bib.entries) == 40
 
 
 def test_json_output_escapes_what_a_terminal_acts_on() -> None:

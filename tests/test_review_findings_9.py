@@ -126,3 +126,25 @@ def test_the_check_hook_shows_its_output_even_when_it_passes() -> None:
     hooks = (Path(__file__).parents[1] / ".pre-commit-hooks.yaml").read_text()
     check_hook = hooks.split("- id: pith-bib-check", 1)[1].split("- id:", 1)[0]
     assert "\n  verbose: true\n" in check_hook
+
+
+def test_zotero_restates_a_refused_items_verified_status_once(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    """As annotate does for a .bib: the number stays, the status says the finding, and
+    a second run sends nothing (the Better BibTeX export would otherwise print it)."""
+    from pith_bib.cli import main
+    from tests.zotero_fake import API_KEY, LIBRARY, FakeZotero
+
+    extra = f"arXiv: 1811.06992\ntex.pith: {YING_NUMBER}\ntex.pith_status: verified"
+    monkeypatch.setenv("ZOTERO_API_KEY", API_KEY)
+    with FakeZotero() as fake:
+        fake.add_item("ABCD2345", {"itemType": "journalArticle",
+                                   "title": "A Totally Different Paper About Cats",
+                                   "url": "https://arxiv.org/abs/1811.06992", "extra": extra})
+        argv = ["zotero", "--library", LIBRARY, "--zotero-url", fake.url, "--full",
+                "--offline", "--mirror", str(SAMPLE_MIRROR), "--cache-dir",
+                str(tmp_path / "cache")]
+        assert main(argv) == 1 and main(argv) == 1
+        assert fake.extra("ABCD2345") == extra.replace("verified", "title-mismatch")
+        assert len(fake.requests("POST")) == 1

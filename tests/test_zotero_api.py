@@ -265,3 +265,18 @@ def test_a_wrong_total_results_neither_hides_items_nor_pages_forever(
     assert [o["key"] for o in result.items] == [key(n) for n in range(250)]
     assert len(fake.requests("GET")) == 3
     assert not result.consistent
+
+
+def test_a_server_that_ignores_start_is_stopped_at_its_second_page(fake: FakeZotero) -> None:
+    """Full pages are followed whatever Total-Results says: the same full page again
+    would otherwise be read until max_items, 5,000 requests later."""
+    fill(fake, 150)
+    real_get = fake.handle_get
+
+    def no_paging(parts: list[str], query: dict[str, list[str]]) -> Any:
+        return real_get(parts, {**query, "start": ["0"]})
+
+    fake.handle_get = no_paging  # type: ignore[method-assign]
+    with pytest.raises(ZoteroError, match="already sent on an earlier page"):
+        client(fake).read_items()
+    assert len(fake.requests("GET")) == 2
