@@ -341,19 +341,21 @@ def _report_annotate(results: list[Any], options: AnnotateOptions) -> None:
         for outcome in result.outcomes:
             for line in _outcome_lines(outcome, options.verbose):
                 print(line)
-        print(clean(_written_line(result, options)), end="")
+        written = _written_line(result, options)
+        if written:
+            print(clean(written))
 
 
 def _written_line(result: Any, options: AnnotateOptions) -> str:
     if result.error:
-        return f"{result.path}: {result.error}\n"
+        return f"{result.path}: {result.error}"
     if options.dry_run or options.diff:
-        return f"{result.path}: dry run, nothing written\n"
+        return f"{result.path}: dry run, nothing written"
     written = [str(p) for p, done in ((options.output or result.path, result.wrote),
                                       (result.lock_path, result.wrote_lock)) if done]
     if written:
-        return "wrote " + " and ".join(written) + "\n"
-    return "" if options.quiet else f"{result.path}: already up to date\n"
+        return "wrote " + " and ".join(written)
+    return "" if options.quiet else f"{result.path}: already up to date"
 
 
 def cmd_annotate(args: argparse.Namespace) -> int:

@@ -15,8 +15,8 @@ from typing import Any
 
 # Control characters, bidi marks, overrides and isolates, and lone surrogates (valid
 # JSON escapes that no terminal encoding can print).
-_CONTROL_RE = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_CONTROL_RE = re.compile(  # a line break too: a file name must not fake a line of output
+    r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
     r"\ud800-\udfff]")
 _CONTROL_WITH_NEWLINES_RE = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"

@@ -148,3 +148,13 @@ def test_zotero_restates_a_refused_items_verified_status_once(tmp_path: Path,
         assert main(argv) == 1 and main(argv) == 1
         assert fake.extra("ABCD2345") == extra.replace("verified", "title-mismatch")
         assert len(fake.requests("POST")) == 1
+
+
+def test_a_line_break_in_a_file_name_cannot_fake_a_line_of_output(tmp_path: Path) -> None:
+    bib = tmp_path / "a\nrefs.bib: 1 entries, 1 with identifiers (1 verified).bib"
+    bib.write_text(JIA)
+    done = run_cli("annotate", "--offline", "--mirror", str(SAMPLE_MIRROR), str(bib),
+                   cache=tmp_path / "cache")
+    assert done.returncode == 0
+    assert all(line.startswith((str(tmp_path), "wrote ")) for line in done.stdout.splitlines())
+    assert "a\\x0arefs.bib" in done.stdout
