@@ -19,10 +19,11 @@ Such an entry is refused (``conflict``) with the reason, never guessed at.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .ids import FIELDS_READ
+from .ids import ARXIV_FIELDS, FIELDS_READ, extract
 from .terminal import shortened
 
 if TYPE_CHECKING:
@@ -30,8 +31,13 @@ if TYPE_CHECKING:
     from .entry_query import FieldNames
 
 CROSSREF, XDATA = "crossref", "xdata"  # the fields through which an entry inherits
+INHERITING_FIELDS = (CROSSREF, XDATA)
+# What an entry's identity rests on: inherited by a numbered entry, the renderer would
+# show another paper. Container fields (booktitle, volume, series, url) inherit freely.
+IDENTITY_FIELDS = frozenset({"title", "author", "eprint", "archiveprefix", "eprinttype",
+                             *ARXIV_FIELDS})
 RENDERED_FIELDS = ("pith", "pith_status")  # what every renderer prints
-MAX_PARENTS = 16  # xdata lists several entries; a hostile one lists thousands
+MAX_PARENTS = 16  # per link, and in all: a hostile file lists or chains thousands
 
 
 class _Judged:
@@ -40,7 +46,8 @@ class _Judged:
     def __init__(self, fields: FieldNames) -> None:
         self.configured = (fields.pith.lower(), fields.status.lower())
         self.ours = frozenset({*self.configured, *RENDERED_FIELDS})
-        self.all = self.ours | {"title", "author"} | FIELDS_READ
+        # written twice, any of these reads differently in BibTeX and biber
+        self.all = self.ours | {"title", "author", *INHERITING_FIELDS} | FIELDS_READ
         self.renamed = self.configured != RENDERED_FIELDS
 
 
@@ -89,21 +96,50 @@ def _shadowed(entry: DocumentEntry, judged: _Judged) -> str | None:
 
 def _inherited(entry: DocumentEntry, by_key: dict[str, DocumentEntry],
                judged: _Judged) -> str | None:
-    parents = [(field, key.strip()) for field in (CROSSREF, XDATA)
-               for key in (entry.get(field) or "").split(",")[:MAX_PARENTS] if key.strip()]
     present = set(entry.field_names())
-    gained: dict[str, str] = {}  # field → where it would come from
-    for field, key in parents:
-        parent = by_key.get(key.lower())
-        if parent is None or parent is entry:
-            continue
-        for name in parent.field_names():
-            if name in judged.all and name not in present:
-                gained.setdefault(name, f"{field} {key}")
-    numbered = bool((present | gained.keys()) & judged.ours)
-    shown = sorted(gained) if numbered else sorted(gained.keys() & judged.ours)
-    if not shown:
-        return None
-    return (f"it would inherit {', '.join(shown[:4])} through "
-            f"{shortened(gained[shown[0]], 80)}, which pith-bib does not judge: write them "
-            "into this entry")
+    ancestors, missing = _ancestors(entry, by_key)
+    gained: dict[str, str] = {}  # field → the link it would come through
+    for via, ancestor in ancestors:
+        for name in ancestor.field_names():
+            if name not in present and (name in judged.ours or name in IDENTITY_FIELDS):
+                gained.setdefault(name, via)
+    # an entry that has a number, or that annotate would number (its own fields name
+    # an arXiv id or a DOI): its title and authors must be its own to be judged
+    candidate = bool((present | gained.keys()) & judged.ours) or _names_a_paper(entry)
+    shown = sorted(gained) if candidate else sorted(gained.keys() & judged.ours)
+    if shown:
+        return (f"it would inherit {', '.join(shown[:4])} through "
+                f"{shortened(gained[shown[0]], 80)}, which pith-bib does not judge: write "
+                "them into this entry")
+    if candidate and missing and not {"title", "author"} <= present:
+        return (f"it names {shortened(missing[0], 80)}, which is not in this file: what it "
+                "would inherit (a title, authors) cannot be judged; write them into this entry")
+    return None
+
+
+def _names_a_paper(entry: DocumentEntry) -> bool:
+    ids = extract(entry.source)
+    return bool(ids.arxiv_id or ids.doi or ids.conflicts)
+
+
+def _ancestors(entry: DocumentEntry, by_key: dict[str, DocumentEntry]
+               ) -> tuple[list[tuple[str, DocumentEntry]], list[str]]:
+    """Every entry ``entry`` inherits from, through chains (biber follows them), bounded
+    and safe from cycles; and the links whose target is not in the file."""
+    found: list[tuple[str, DocumentEntry]] = []
+    missing: list[str] = []
+    seen = {id(entry)}
+    queue = deque([entry])
+    while queue and len(found) < MAX_PARENTS:
+        current = queue.popleft()
+        for field in INHERITING_FIELDS:
+            keys = (part.strip() for part in (current.get(field) or "").split(",")[:MAX_PARENTS])
+            for key in filter(None, keys):
+                parent = by_key.get(key.lower())
+                if parent is None:
+                    missing.append(f"{field} {key}")
+                elif id(parent) not in seen:
+                    seen.add(id(parent))
+                    found.append((f"{field} {key}", parent))
+                    queue.append(parent)
+    return found, missing

@@ -390,6 +390,8 @@ class BibFile:
         self.blocks: list[Block] = []
         self.problems: list[Problem] = []
         self.macros: dict[str, str] = {}
+        self._used: set[str] = set()  # macro names entries refer to (see _macros_used)
+        self._used_scanned = 0
         self._replacements: dict[int, tuple[int, str]] = {}
         self._inserts: dict[tuple[int, str], _Insert] = {}
         self._line_starts: list[int] | None = None
@@ -746,13 +748,26 @@ class BibFile:
         self._check_no_entry_swallowed(pos, end)
         macro = fields[0]
         name, value = macro.name.lower(), value_text(macro.raw, self.macros)
-        if self.macros.get(name, value) != value:
+        if self.macros.get(name, value) != value and name in self._macros_used():
             # BibTeX and biber expand the definition in force at each entry; entries here
-            # read the file's last one. One definition keeps every reader on one value.
+            # read the file's last one. Refused only when an entry before it used the
+            # macro: then the readers would disagree (an unused one only warns in BibTeX).
             raise _Malformed(pos, f"the macro {shortened(macro.name, 80)!r} is defined "
-                                  "again with another value; keep one definition")
+                                  "again with another value after an entry used it; keep "
+                                  "one definition")
         self.macros[name] = value
         return end
+
+    def _macros_used(self) -> set[str]:
+        """Macro names the entries read so far refer to; each entry is looked at once."""
+        for entry in self.entries[self._used_scanned:]:
+            for f in entry.field_list:
+                raw = f.raw
+                if raw[:1] not in ("{", '"') or "#" in raw:
+                    self._used.update(part.lower() for part in _split_parts(raw)
+                                      if part[:1] not in ("{", '"') and not part.isdigit())
+        self._used_scanned = len(self.entries)
+        return self._used
 
     def _scan_preamble(self, pos: int, closer: str) -> int:
         start = _WS_RE.match(self.text, pos).end()

@@ -158,3 +158,50 @@ def test_a_line_break_in_a_file_name_cannot_fake_a_line_of_output(tmp_path: Path
     assert done.returncode == 0
     assert all(line.startswith((str(tmp_path), "wrote ")) for line in done.stdout.splitlines())
     assert "a\\x0arefs.bib" in done.stdout
+
+
+# -- tenth review: crossref as DBLP uses it, and the ways around the first rule ------------
+def test_a_numbered_dblp_child_may_inherit_its_proceedings(tmp_path: Path) -> None:
+    """Container fields (booktitle, series, volume, url) inherit freely; annotate numbers
+    the child, check passes, and a second annotate changes nothing."""
+    bib = tmp_path / "refs.bib"
+    bib.write_text(JIA.replace("archivePrefix = {arXiv}",
+                               "archivePrefix = {arXiv},\n  crossref = {DBLP:conf/x/2018}")
+                   + "@proceedings{DBLP:conf/x/2018, title = {Proceedings}, series = {PMLR},"
+                     " volume = {80}, booktitle = {ICML}, url = {https://example.org/p}}\n")
+    mirror = ["--offline", "--mirror", str(SAMPLE_MIRROR)]
+    assert run_cli("annotate", *mirror, str(bib), cache=tmp_path / "c").returncode == 0
+    annotated = bib.read_text()
+    assert "pith_status = {verified}" in annotated
+    assert _check(bib, tmp_path)[0] == 0
+    assert run_cli("annotate", *mirror, str(bib), cache=tmp_path / "c").returncode == 0
+    assert bib.read_text() == annotated
+
+
+@pytest.mark.parametrize(("extra", "reason"), [
+    # a second crossref field in another case: biber follows the last
+    ("@article{child, pith = {" + YING_NUMBER + "}, pith_status = {verified},\n"
+     "  eprint = {1811.06992}, crossref = {jia2018exploring}, CROSSREF = {other}}\n",
+     "the field 'crossref' is written more than once"),
+    # a parent in another .bib file: what it gives cannot be judged
+    ("@article{child, pith = {" + YING_NUMBER + "}, pith_status = {verified},\n"
+     "  eprint = {1811.06992}, crossref = {elsewhere}}\n",
+     "it names crossref elsewhere, which is not in this file"),
+    # a chain: child -> mid -> jia2018exploring (title and authors)
+    ("@misc{mid, crossref = {jia2018exploring}}\n"
+     "@article{child, pith = {" + YING_NUMBER + "}, pith_status = {verified},\n"
+     "  eprint = {1811.06992}, crossref = {mid}}\n",
+     "it would inherit archiveprefix, author, title through crossref"),
+])
+def test_the_ways_around_inheritance_are_findings_too(tmp_path: Path, extra: str,
+                                                      reason: str) -> None:
+    bib = _annotated(tmp_path, "\n" + extra)
+    code, out = _check(bib, tmp_path)
+    assert code == 1 and reason in out
+
+
+def test_a_macro_redefined_before_any_entry_uses_it_is_fine() -> None:
+    data = ('@string{IEEE = "IEEE"}\n@string{IEEE = "{IEEE}"}\n'
+            '@article{a, title = {T}, journal = IEEE}\n')
+    bib = parse(data.encode(), "refs.bib")
+    assert bib.problems == [] and bib.entries[0].get("journal") == "{IEEE}"
