@@ -20,14 +20,13 @@ Such an entry is refused (``conflict``) with the reason, never guessed at.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .ids import ARXIV_FIELDS, FIELDS_READ, extract
 from .terminal import shortened
 
 if TYPE_CHECKING:
-    from .documents import DocumentEntry
+    from .documents import Document, DocumentEntry
     from .entry_query import FieldNames
 
 CROSSREF, XDATA = "crossref", "xdata"  # the fields through which an entry inherits
@@ -51,30 +50,44 @@ class _Judged:
         self.renamed = self.configured != RENDERED_FIELDS
 
 
-def ambiguities(entries: Sequence[DocumentEntry], fields: FieldNames) -> dict[int, str]:
+def ambiguities(doc: Document, fields: FieldNames) -> dict[int, str]:
     """``id(entry)`` → why its fields cannot be judged as a renderer will read them.
 
     Linear, and cheap for the usual entry: one length comparison for repeated
-    fields, two lookups for inheritance; names are listed only where needed.
+    fields; inheritance is looked at only in a file that mentions it.
     """
     judged = _Judged(fields)
-    by_key: dict[str, DocumentEntry] | None = None
+    entries = doc.entries
+    by_key: dict[str, list[DocumentEntry]] | None = None
     found: dict[int, str] = {}
     for entry in entries:
         repeated = entry.repeated_fields()
         reason = _repeated(repeated, judged) if repeated else None
         if reason is None and judged.renamed:
             reason = _shadowed(entry, judged)
-        if reason is None and (entry.get(CROSSREF) is not None or
-                               entry.get(XDATA) is not None):
-            if by_key is None:
-                by_key = {}
-                for other in entries:
-                    by_key.setdefault(other.key.lower(), other)
-            reason = _inherited(entry, by_key, judged)
+        if reason is None and doc.may_inherit:
+            reason = _granular(entry, judged)
+            if reason is None and (entry.get(CROSSREF) is not None or
+                                   entry.get(XDATA) is not None):
+                if by_key is None:  # every entry of a key, any case: BibTeX ignores case,
+                    by_key = {}  # biber does not, and either may be the renderer
+                    for other in entries:
+                        by_key.setdefault(other.key.lower(), []).append(other)
+                reason = _inherited(entry, by_key, judged)
         if reason is not None:
             found[id(entry)] = reason
     return found
+
+
+def _granular(entry: DocumentEntry, judged: _Judged) -> str | None:
+    """biblatex's ``field = {xdata=key-field}`` takes one field from another entry."""
+    taken = sorted(name for name in entry.granular_fields() if name in judged.all)
+    if not taken:
+        return None
+    if not set(taken) & judged.ours and not _numbered(entry, judged):
+        return None  # an entry without a number may take anything, as with crossref
+    return (f"its {taken[0]!r} is taken from another entry (xdata=…), which pith-bib "
+            "does not judge: write the value into this entry")
 
 
 def _repeated(repeated: tuple[str, ...], judged: _Judged) -> str | None:
@@ -94,7 +107,7 @@ def _shadowed(entry: DocumentEntry, judged: _Judged) -> str | None:
     return None
 
 
-def _inherited(entry: DocumentEntry, by_key: dict[str, DocumentEntry],
+def _inherited(entry: DocumentEntry, by_key: dict[str, list[DocumentEntry]],
                judged: _Judged) -> str | None:
     present = set(entry.field_names())
     ancestors, missing = _ancestors(entry, by_key)
@@ -117,12 +130,17 @@ def _inherited(entry: DocumentEntry, by_key: dict[str, DocumentEntry],
     return None
 
 
+def _numbered(entry: DocumentEntry, judged: _Judged) -> bool:
+    """It has a number, or annotate would give it one."""
+    return any(entry.get(name) for name in judged.ours) or _names_a_paper(entry)
+
+
 def _names_a_paper(entry: DocumentEntry) -> bool:
     ids = extract(entry.source)
     return bool(ids.arxiv_id or ids.doi or ids.conflicts)
 
 
-def _ancestors(entry: DocumentEntry, by_key: dict[str, DocumentEntry]
+def _ancestors(entry: DocumentEntry, by_key: dict[str, list[DocumentEntry]]
                ) -> tuple[list[tuple[str, DocumentEntry]], list[str]]:
     """Every entry ``entry`` inherits from, through chains (biber follows them), bounded
     and safe from cycles; and the links whose target is not in the file."""
@@ -135,11 +153,12 @@ def _ancestors(entry: DocumentEntry, by_key: dict[str, DocumentEntry]
         for field in INHERITING_FIELDS:
             keys = (part.strip() for part in (current.get(field) or "").split(",")[:MAX_PARENTS])
             for key in filter(None, keys):
-                parent = by_key.get(key.lower())
-                if parent is None:
+                parents = by_key.get(key.lower(), [])
+                if not parents:
                     missing.append(f"{field} {key}")
-                elif id(parent) not in seen:
-                    seen.add(id(parent))
-                    found.append((f"{field} {key}", parent))
-                    queue.append(parent)
+                for parent in parents:
+                    if id(parent) not in seen:
+                        seen.add(id(parent))
+                        found.append((f"{field} {key}", parent))
+                        queue.append(parent)
     return found, missing

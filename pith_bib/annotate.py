@@ -306,7 +306,7 @@ def plan(path: Path, data: bytes, resolver: Resolver, fields: FieldNames,
     if doc.problems:
         return _malformed(result, doc)
     locks = LockContext.of(old_lock, resolver.trust)
-    ambiguous = ambiguities(doc.entries, fields)
+    ambiguous = ambiguities(doc, fields)
     prepared = []
     for entry in doc.entries:
         ids = extract(entry.source)

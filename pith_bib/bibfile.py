@@ -748,13 +748,15 @@ class BibFile:
         self._check_no_entry_swallowed(pos, end)
         macro = fields[0]
         name, value = macro.name.lower(), value_text(macro.raw, self.macros)
-        if self.macros.get(name, value) != value and name in self._macros_used():
-            # BibTeX and biber expand the definition in force at each entry; entries here
-            # read the file's last one. Refused only when an entry before it used the
-            # macro: then the readers would disagree (an unused one only warns in BibTeX).
+        if self.macros.get(name) != value and name in self._macros_used():
+            # BibTeX and biber expand the definition in force at each entry (none yet, or
+            # a month's built-in name); entries here read the file's last one. Refused
+            # only when an entry before this definition used the macro: an unused one
+            # only warns in BibTeX, and then every reader agrees.
+            again = "again with another value" if name in self.macros else "only"
             raise _Malformed(pos, f"the macro {shortened(macro.name, 80)!r} is defined "
-                                  "again with another value after an entry used it; keep "
-                                  "one definition")
+                                  f"{again} after an entry used it; define it once, before "
+                                  "its first use")
         self.macros[name] = value
         return end
 

@@ -228,7 +228,7 @@ class _Check:
             fetch_missing: Callable[[str], dict | None] | None) -> CheckResult:
         doc = load_document(data, self.label, self.fields)
         self.findings = [Finding(self.label, p.line, p.key, p.message) for p in doc.problems]
-        ambiguous = ambiguities(doc.entries, self.fields)
+        ambiguous = ambiguities(doc, self.fields)
         rows = []
         for entry in doc.entries:
             if (reason := ambiguous.get(id(entry))) is not None:

@@ -18,6 +18,7 @@ variables CSL does not define.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from os import PathLike
 from typing import TYPE_CHECKING, Any, Protocol
@@ -73,6 +74,9 @@ class DocumentEntry(Protocol):
     def repeated_fields(self) -> tuple[str, ...]:
         """Lower-case names of fields written more than once."""
 
+    def granular_fields(self) -> tuple[str, ...]:
+        """Lower-case names of fields whose value is biblatex's ``xdata=key-field``."""
+
 
 class Document(Protocol):
     """A parsed file: entries, parse problems, and an editor for our fields only."""
@@ -86,6 +90,11 @@ class Document(Protocol):
     @property
     def problems(self) -> Sequence[Problem]: ...
 
+    @property
+    def may_inherit(self) -> bool:
+        """Whether any entry may take fields from another (crossref, xdata): a .bib that
+        mentions them. Why asked: the inheritance rules then need not look at all."""
+
     def set_fields(self, entry: Any, values: Mapping[str, str]) -> None:
         """Queue our fields for ``entry``; raises a BibError subclass if it cannot be edited."""
 
@@ -97,6 +106,12 @@ class Document(Protocol):
 
 
 # -- BibTeX ------------------------------------------------------------------------
+
+# A file that may inherit: crossref, xdata, or a granular xdata= value.
+_INHERITANCE_RE = re.compile(r"crossref|xdata", re.IGNORECASE)
+# biblatex 3's granular inheritance: a whole value ``xdata=<key>-<field>[-<n>]``.
+_GRANULAR_XDATA_RE = re.compile(r"""[{"]?\s*xdata\s*=""", re.IGNORECASE)
+
 
 class BibEntry:
     """A ``.bib`` entry: the entry itself is the field source; authors are the raw field."""
@@ -138,6 +153,10 @@ class BibEntry:
     def repeated_fields(self) -> tuple[str, ...]:
         return self.entry.repeated_names()
 
+    def granular_fields(self) -> tuple[str, ...]:
+        return tuple(f.name.lower() for f in self.entry.field_list
+                     if _GRANULAR_XDATA_RE.match(f.raw))
+
 
 class BibDocument:
     """A ``.bib`` file through :class:`Document`."""
@@ -149,6 +168,7 @@ class BibDocument:
         self.bib = bibfile.parse(data, path)
         self.entries = [BibEntry(e) for e in self.bib.entries]
         self.problems = self.bib.problems
+        self.may_inherit = _INHERITANCE_RE.search(self.bib.text) is not None
         self._writes: dict[int, dict[str, str]] = {}  # entry index → our fields
 
     def set_fields(self, entry: BibEntry, values: Mapping[str, str]) -> None:
@@ -418,11 +438,15 @@ class CslEntry:
     def repeated_fields(self) -> tuple[str, ...]:
         return ()  # a JSON object with a key twice is refused when read
 
+    def granular_fields(self) -> tuple[str, ...]:
+        return ()
+
 
 class CslDocument:
     """A CSL-JSON file through :class:`Document`; a file that cannot be read is one problem."""
 
     format = CSL_JSON
+    may_inherit = False  # CSL-JSON has no crossref
 
     def __init__(self, data: bytes, path: str | None, fields: FieldNames) -> None:
         self.path = path

@@ -10,6 +10,7 @@ the rendered bibliography showed another paper. Each is now a finding in
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,34 @@ def test_a_macro_redefined_before_any_entry_uses_it_is_fine() -> None:
             '@article{a, title = {T}, journal = IEEE}\n')
     bib = parse(data.encode(), "refs.bib")
     assert bib.problems == [] and bib.entries[0].get("journal") == "{IEEE}"
+
+
+# -- twelfth review: keys in another case, granular xdata, macros defined after use -------
+@pytest.mark.parametrize(("extra", "edit", "reason"), [
+    # biber matches keys case-sensitively, BibTeX does not: both parents count
+    ("@book{par, booktitle = {Proc}}\n@book{Par, title = {Image Classification at "
+     "Supercomputer Scale}, author = {Ying, Chris}}\n", "crossref = {Par}",
+     "it would inherit author, title through crossref Par"),
+    # biblatex's granular xdata takes one field of another entry
+    ("@xdata{yx, eprint = {1811.06992}}\n", "doi = {xdata=yx-eprint}",
+     "its 'doi' is taken from another entry (xdata="),
+])
+def test_inheritance_by_key_case_or_granular_xdata_is_a_finding(
+        tmp_path: Path, extra: str, edit: str, reason: str) -> None:
+    bib = _annotated(tmp_path, "\n" + extra)
+    text = bib.read_text()
+    if edit.startswith("crossref"):  # the entry's own title and authors removed
+        text = re.sub(r"  title = \{[^}]*\},\n  author = \{[^}]*\},\n", "", text, count=1)
+    bib.write_text(text.replace("archivePrefix = {arXiv}", f"archivePrefix = {{arXiv}},\n  {edit}",
+                                1))
+    code, out = _check(bib, tmp_path)
+    assert code == 1 and reason in out
+
+
+@pytest.mark.parametrize("name", ["ttl", "jan"])
+def test_a_macro_defined_only_after_an_entry_used_it_is_malformed(name: str) -> None:
+    """BibTeX and biber expand it as undefined (or a month's built-in name) there."""
+    data = f'@article{{a, title = {name}, eprint = {{1802.04924}}}}\n@string{{{name} = "T"}}\n'
+    bib = parse(data.encode(), "refs.bib")
+    assert len(bib.problems) == 1
+    assert f"'{name}' is defined only after an entry used it" in bib.problems[0].message
