@@ -14,6 +14,9 @@ paper and the reader another, and ``check`` would pass it:
   of other names: the renderers (the pybtex styles, the pandoc filter, the
   biblatex snippet) print ``pith``/``pith_status``, which would go unjudged.
 
+- an ``execute`` field on an entry that has, or would get, a number: biblatex runs
+  it as TeX for the entry, and it can redefine any field it prints, the number too.
+
 Such an entry is refused (``conflict``) with the reason, never guessed at.
 """
 
@@ -36,6 +39,7 @@ INHERITING_FIELDS = (CROSSREF, XDATA)
 IDENTITY_FIELDS = frozenset({"title", "author", "eprint", "archiveprefix", "eprinttype",
                              *ARXIV_FIELDS})
 RENDERED_FIELDS = ("pith", "pith_status")  # what every renderer prints
+EXECUTE = "execute"  # biblatex's field of TeX code, run for its entry
 MAX_PARENTS = 16  # per link, and in all: a hostile file lists or chains thousands
 
 
@@ -65,6 +69,9 @@ def ambiguities(doc: Document, fields: FieldNames) -> dict[int, str]:
         reason = _repeated(repeated, judged) if repeated else None
         if reason is None and judged.renamed:
             reason = _shadowed(entry, judged)
+        if reason is None and entry.get(EXECUTE) is not None and _numbered(entry, judged):
+            reason = (f"it has an {EXECUTE!r} field, TeX that biblatex runs for the entry and "
+                      "that can change what it prints: pith-bib cannot judge it; remove it")
         if reason is None and doc.may_inherit:
             reason = _granular(entry, judged)
             if reason is None and (entry.get(CROSSREF) is not None or

@@ -35,7 +35,8 @@ def test_latex_command_prints_the_snippet(capsys: pytest.CaptureFixture[str]) ->
     assert "\\step[fieldset=userb, origfieldval]" in sourcemap.group(0)
     # ... and only they reach usera/userb: the entry's own are removed, copies overwrite
     assert "\\step[fieldset=usera, null]" in sourcemap.group(0)
-    assert sourcemap.group(0).count("\\map[overwrite]{") == 4
+    assert sourcemap.group(0).count("\\map[overwrite]{") == 5
+    assert "\\step[fieldset=execute, null]" in sourcemap.group(0)
     assert "\\DeclareDataInheritance{*}{*}{\\noinherit{usera}\\noinherit{userb}}" in out
     # ... the number prints only for the two verified statuses ...
     assert "\\iffieldequalstr{userb}{verified}" in out
@@ -86,6 +87,9 @@ FORGED = """
   pith = {pith:2019:NNNNNNNNNNNNNNNNNNNNNNNNNN}}
 @xdata{shared, pith = {pith:2019:OOOOOOOOOOOOOOOOOOOOOOOOOO}, pith_status = {verified}}
 @misc{sharing, title = {Takes its number from xdata}, year = {2019}, xdata = {shared}}
+@misc{executing, title = {Runs TeX}, year = {2019},
+  pith = {pith:2019:PPPPPPPPPPPPPPPPPPPPPPPPPP}, pith_status = {verified},
+  execute = {\\csdef{abx@field@usera}{pith:2019:QQQQQQQQQQQQQQQQQQQQQQQQQQ}}}
 """
 
 DOCUMENT = r"""\documentclass{article}
@@ -123,5 +127,6 @@ def test_compiled_pdf_shows_verified_numbers_only(tmp_path: Path) -> None:
     assert "QQQQQQQQ" not in text and "RRRRRRRR" not in text
     # the entry's own usera/userb never print (seventh review)
     assert "pith:2019:DDDDDDDDDDDDDDDDDDDDDDDDDD" in text
-    assert not any(f"{c * 8}" in text for c in "CEHKNO")  # nor inherited (crossref, xdata)
+    assert not any(f"{c * 8}" in text for c in "CEHKNOQ")  # nor inherited, nor executed
+    assert "pith:2019:PPPPPPPPPPPPPPPPPPPPPPPPPP" in text  # its own; its execute never ran
     assert "pith:2019:MMMMMMMMMMMMMMMMMMMMMMMMMM" in text  # the parent's own prints

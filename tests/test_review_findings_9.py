@@ -237,3 +237,13 @@ def test_a_macro_defined_only_after_an_entry_used_it_is_malformed(name: str) -> 
     bib = parse(data.encode(), "refs.bib")
     assert len(bib.problems) == 1
     assert f"'{name}' is defined only after an entry used it" in bib.problems[0].message
+
+
+def test_an_execute_field_on_a_numbered_entry_is_a_finding(tmp_path: Path) -> None:
+    """biblatex runs it as TeX for the entry: it can print another title or number."""
+    bib = _annotated(tmp_path)
+    bib.write_text(bib.read_text().replace(
+        "archivePrefix = {arXiv}",
+        "archivePrefix = {arXiv},\n  execute = {\\csdef{abx@field@title}{Another Paper}}", 1))
+    code, out = _check(bib, tmp_path)
+    assert code == 1 and "it has an 'execute' field" in out
