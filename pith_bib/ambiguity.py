@@ -12,8 +12,7 @@ paper and the reader another, and ``check`` would pass it:
   number may inherit anything (a paper's proceedings, as DBLP exports them);
 - a ``pith`` or ``pith_status`` field while pith-bib is configured to own fields
   of other names: the renderers (the pybtex styles, the pandoc filter, the
-  biblatex snippet) print ``pith``/``pith_status``, which would go unjudged.
-
+  biblatex snippet) print ``pith``/``pith_status``, which would go unjudged;
 - an ``execute`` field on an entry that has, or would get, a number: biblatex runs
   it as TeX for the entry, and it can redefine any field it prints, the number too.
 
@@ -138,7 +137,8 @@ def _inherited(entry: DocumentEntry, by_key: dict[str, list[DocumentEntry]],
 
 
 def _numbered(entry: DocumentEntry, judged: _Judged) -> bool:
-    """It has a number, or annotate would give it one."""
+    """It has a number, or annotate would give it one (its own fields name an arXiv id
+    or a DOI)."""
     return any(entry.get(name) for name in judged.ours) or _names_a_paper(entry)
 
 
