@@ -13,14 +13,14 @@ import re
 import sys
 from typing import Any
 
-# Control characters, bidi marks, overrides and isolates, and lone surrogates (valid
-# JSON escapes that no terminal encoding can print).
+# What a terminal acts on beyond C0 controls: DEL and C1 controls, line and paragraph
+# separators, bidi marks, overrides and isolates, and lone surrogates (valid JSON
+# escapes that no terminal encoding can print). JSON escapes C0 itself.
+_ACTED_ON = r"\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
 _CONTROL_RE = re.compile(  # a line break too: a file name must not fake a line of output
-    r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-    r"\ud800-\udfff]")
-_CONTROL_WITH_NEWLINES_RE = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
-    r"\u2066-\u2069\ud800-\udfff]")
+    rf"[\x00-\x08\x0a-\x1f{_ACTED_ON}]")
+_CONTROL_WITH_NEWLINES_RE = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f{_ACTED_ON}]")
+_JSON_UNSAFE_RE = re.compile(rf"[{_ACTED_ON}]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -32,12 +32,6 @@ def clean(text: str, *, keep_newlines: bool = False) -> str:
     """``text`` with control and bidi-override characters escaped (``\\x1b``, ``\\u202e``)."""
     pattern = _CONTROL_WITH_NEWLINES_RE if keep_newlines else _CONTROL_RE
     return pattern.sub(_escape, text)
-
-
-# What JSON leaves raw that a terminal acts on: DEL and C1 controls, line and
-# paragraph separators, bidi overrides and isolates, and lone surrogates.
-_JSON_UNSAFE_RE = re.compile(
-    r"[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def json_text(value: Any) -> str:
